@@ -1,0 +1,167 @@
+"""Lumen PACS settings: one module, every value from the environment (.env.example lists them)."""
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from pacs.env import envbool, envint, envlist, envpath, envsecret, envstr, local_secret_key
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = envpath("LUMEN_DATA_DIR", BASE_DIR / "var")
+
+DEBUG = envbool("DEBUG", False)
+# Production sets SECRET_KEY (or SECRET_KEY_FILE); the embedded default keeps a generated key in the data dir.
+SECRET_KEY = envsecret("SECRET_KEY") or local_secret_key(DATA_DIR / ".secret_key")
+ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "studies",
+    "frontend",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "pacs.urls"
+WSGI_APPLICATION = "pacs.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database: PostgreSQL in production (DATABASE_URL), SQLite in WAL mode as the embedded default.
+DATABASE_URL = envstr("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'lumen.sqlite3'}"
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=600, conn_health_checks=True)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        # IMMEDIATE avoids "database is locked" upgrades when web, worker and listener write at once.
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+    }
+    # A file (not :memory:) so the listener and worker processes started by tests can share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-lumen.sqlite3")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Files: the archive goes through Django's storage API so an object store can be plugged in later.
+ARCHIVE_DIR = DATA_DIR / "archive"
+SPOOL_DIR = DATA_DIR / "spool"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": DATA_DIR / "media"}},
+    "dicom": {"BACKEND": "studies.storage.DicomFileStorage", "OPTIONS": {"location": ARCHIVE_DIR}},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+FILE_UPLOAD_TEMP_DIR = str(SPOOL_DIR / "incoming")  # same filesystem as the archive: a rename, not a copy
+FILE_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024  # larger uploads stream to a temp file on disk
+DATA_UPLOAD_MAX_NUMBER_FILES = envint("LUMEN_UPLOAD_BATCH_MAX_FILES", 200)
+
+# --- Archive policy.
+LUMEN_UPLOAD_MAX_BYTES = envint("LUMEN_UPLOAD_MAX_BYTES", 500 * 1024 * 1024)
+LUMEN_ZIP_MAX_ENTRIES = envint("LUMEN_ZIP_MAX_ENTRIES", 20000)
+LUMEN_ZIP_MAX_UNCOMPRESSED_BYTES = envint("LUMEN_ZIP_MAX_UNCOMPRESSED_BYTES", 4 * 1024 * 1024 * 1024)
+LUMEN_ZIP_MAX_RATIO = envint("LUMEN_ZIP_MAX_RATIO", 200)
+# What to do when a SOP Instance UID arrives again with different bytes: "keep-first" or "overwrite".
+LUMEN_DUPLICATE_POLICY = envstr("LUMEN_DUPLICATE_POLICY", "keep-first")
+if LUMEN_DUPLICATE_POLICY not in {"keep-first", "overwrite"}:
+    raise ImproperlyConfigured("LUMEN_DUPLICATE_POLICY must be keep-first or overwrite")
+LUMEN_DEMO_DIR = envpath("LUMEN_DEMO_DIR", BASE_DIR.parent / "shared" / "dicom-samples")
+
+# --- DICOM listener.
+DICOM_AE_TITLE = envstr("DICOM_AE_TITLE", "LUMEN")
+DICOM_PORT = envint("DICOM_PORT", 11112)
+DICOM_BIND_ADDRESS = envstr("DICOM_BIND_ADDRESS", "0.0.0.0")
+DICOM_ALLOWED_CALLING_AES = envlist("DICOM_ALLOWED_CALLING_AES")  # empty: any calling AE
+DICOM_MAX_ASSOCIATIONS = envint("DICOM_MAX_ASSOCIATIONS", 20)
+DICOM_MAX_PDU = envint("DICOM_MAX_PDU", 1024 * 1024)
+DICOM_ASSOCIATION_TIMEOUT = envint("DICOM_ASSOCIATION_TIMEOUT", 5)  # seconds to send an A-ASSOCIATE-RQ
+DICOM_NETWORK_TIMEOUT = envint("DICOM_NETWORK_TIMEOUT", 60)
+DICOM_PROCESSES = envint("DICOM_PROCESSES", 0)  # 0: one per core
+
+# --- Celery: Redis in production, a local file-based queue under the data dir as the embedded default.
+CELERY_BROKER_URL = envstr("CELERY_BROKER_URL") or "filesystem://"
+CELERY_QUEUE_DIR = DATA_DIR / "queue"
+if CELERY_BROKER_URL == "filesystem://":
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(CELERY_QUEUE_DIR),
+        "data_folder_out": str(CELERY_QUEUE_DIR),
+        "store_processed": False,
+    }
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_DEFAULT_QUEUE = envstr("LUMEN_TASK_QUEUE", "lumen")
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_TIME_LIMIT = 60 * 60
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# --- Auth.
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "study-list"
+LOGOUT_REDIRECT_URL = "login"
+LUMEN_ADMIN_PASSWORD = envsecret("LUMEN_ADMIN_PASSWORD")
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
+}
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = envstr("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
+    "loggers": {"pynetdicom": {"level": "WARNING"}, "pydicom": {"level": "ERROR"}},
+}

@@ -1,0 +1,415 @@
+"""The ingest funnel: every way in (web upload, ZIP, import command, C-STORE, STOW-RS) calls
+``ingest_file`` and gets the same answer: stored, already stored, or rejected with a reason.
+
+Order of work, so that a failure leaves neither an orphan file nor a row without a file:
+parse and validate (no side effects) → write the file durably under a fresh key →
+one transaction for the index rows → on any error after the write, delete the file.
+"""
+from __future__ import annotations
+
+import enum
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from io import BytesIO
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.base import File
+from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import F
+from django.utils import timezone
+from pydicom import Dataset
+from pydicom.dataset import FileMetaDataset
+from pydicom.filewriter import write_file_meta_info
+from pydicom.uid import PYDICOM_IMPLEMENTATION_UID
+
+from studies.dicomfile import Header, InvalidDicom, NotDicom, read_header
+from studies.models import Instance, Patient, Series, Study
+from studies.ordering import slice_position
+from studies.storage import dicom_storage, instance_key
+
+logger = logging.getLogger(__name__)
+
+CHUNK_SIZE = 1024 * 1024
+# Elements left out of the stored DICOM JSON: pixel data and other bulk data (PS3.18 F.2.7).
+BULK_DATA_THRESHOLD = 1024
+
+
+class Outcome(enum.StrEnum):
+    STORED = "stored"
+    ALREADY_STORED = "already stored"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where an instance came from; recorded on its row."""
+
+    user_id: int | None = None
+    upload_job_id: object = None
+    calling_ae_title: str = ""
+    peer_address: str | None = None
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    outcome: Outcome
+    reason: str = ""
+    # Stable reason code: not-dicom, malformed, truncated, missing-uid, invalid-uid, too-deep,
+    # dicomdir, conflict, out-of-resources.
+    code: str = ""
+    sop_instance_uid: str = ""
+    study_instance_uid: str = ""
+    instance_id: int | None = field(default=None, compare=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is not Outcome.REJECTED
+
+
+def ingest_file(path: Path, *, origin: Origin) -> IngestResult:
+    """Store the DICOM file at ``path`` (left untouched) in the archive and index it."""
+    path = Path(path)
+    try:
+        header = read_header(path)
+    except NotDicom as exc:
+        return IngestResult(Outcome.REJECTED, str(exc), "not-dicom")
+    except InvalidDicom as exc:
+        return IngestResult(Outcome.REJECTED, str(exc), exc.code)
+    except OSError as exc:
+        return IngestResult(Outcome.REJECTED, f"the file cannot be read: {exc.strerror}", "out-of-resources")
+    return _store(path, header, origin)
+
+
+def _store(path: Path, header: Header, origin: Origin) -> IngestResult:
+    ds = header.dataset
+    ids = {"sop_instance_uid": str(ds.SOPInstanceUID), "study_instance_uid": str(ds.StudyInstanceUID)}
+    content = NormalizedDicomFile(path, header)
+    existing = Instance.objects.filter(sop_instance_uid=ids["sop_instance_uid"]).only("id", "sha256", "storage_key").first()
+    if existing is not None and not _replaces(existing, content):
+        return _duplicate(existing, content.sha256(), ids)
+    attributes = instance_attributes(header)  # built before the write: it may read deferred values
+    storage = dicom_storage()
+    try:
+        key = storage.save(instance_key(ids["study_instance_uid"], str(ds.SeriesInstanceUID), ids["sop_instance_uid"]), content)
+    except OSError as exc:
+        logger.error("cannot write %s to the archive: %s", ids["sop_instance_uid"], exc)
+        return IngestResult(Outcome.REJECTED, f"the archive cannot store the file: {exc.strerror}", "out-of-resources", **ids)
+    try:
+        if existing is not None:
+            instance = _replace(existing, attributes, key, content, origin)
+        else:
+            instance = _index(header, attributes, key, content, origin)
+    except IntegrityError:
+        storage.delete(key)
+        # Another association stored the same SOP Instance UID a moment ago.
+        existing = Instance.objects.filter(sop_instance_uid=ids["sop_instance_uid"]).only("id", "sha256", "storage_key").first()
+        if existing is None:
+            raise
+        return _duplicate(existing, content.sha256(), ids)
+    except OperationalError as exc:
+        storage.delete(key)
+        logger.error("index write failed for %s: %s", ids["sop_instance_uid"], exc)
+        return IngestResult(Outcome.REJECTED, "the archive database is unavailable", "out-of-resources", **ids)
+    except BaseException:
+        storage.delete(key)
+        raise
+    return IngestResult(Outcome.STORED, "", "", instance_id=instance.pk, **ids)
+
+
+def _replaces(existing: Instance, content: "NormalizedDicomFile") -> bool:
+    """The duplicate policy (LUMEN_DUPLICATE_POLICY), written down once: may new bytes replace stored ones?"""
+    return settings.LUMEN_DUPLICATE_POLICY == "overwrite" and existing.sha256 != content.sha256()
+
+
+def _duplicate(existing: Instance, sha256: str, ids: dict) -> IngestResult:
+    if existing.sha256 == sha256:
+        return IngestResult(Outcome.ALREADY_STORED, "identical copy already stored", "", instance_id=existing.pk, **ids)
+    return IngestResult(
+        Outcome.REJECTED,
+        "an instance with this SOP Instance UID is already stored with different content; the first copy is kept",
+        "conflict",
+        instance_id=existing.pk,
+        **ids,
+    )
+
+
+class NormalizedDicomFile(File):
+    """The file as the archive stores it: zeroed preamble, "DICM", File Meta, then the dataset as received.
+
+    The dataset bytes are never re-encoded. A file without File Meta gets one built for it.
+    The SHA-256 of exactly these bytes is computed while they are written.
+    """
+
+    def __init__(self, path: Path, header: Header):
+        super().__init__(None, name=path.name)
+        self.path = path
+        self.header = header
+        self.prefix = bytes(128) + b"DICM" + _file_meta_bytes(path, header)
+        self._hash: hashlib._Hash | None = None
+
+    @property
+    def size(self) -> int:
+        return len(self.prefix) + self.header.file_size - self.header.dataset_offset
+
+    def chunks(self, chunk_size: int | None = None):
+        digest = hashlib.sha256(self.prefix)
+        yield self.prefix
+        with open(self.path, "rb") as source:
+            source.seek(self.header.dataset_offset)
+            while chunk := source.read(chunk_size or CHUNK_SIZE):
+                digest.update(chunk)
+                yield chunk
+        self._hash = digest
+
+    def sha256(self) -> str:
+        if self._hash is None:
+            for _ in self.chunks():
+                pass
+        return self._hash.hexdigest()
+
+    def open(self, mode=None):  # noqa: A003 - Django's File API
+        return self
+
+    def close(self) -> None:
+        pass
+
+
+def _file_meta_bytes(path: Path, header: Header) -> bytes:
+    if header.has_file_meta:
+        with open(path, "rb") as source:
+            source.seek(header.meta_offset)
+            return source.read(header.dataset_offset - header.meta_offset)
+    ds = header.dataset
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = ds.SOPClassUID
+    meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    meta.TransferSyntaxUID = header.transfer_syntax_uid
+    meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
+    meta.ImplementationVersionName = "LUMEN_PACS"
+    buffer = BytesIO()
+    write_file_meta_info(buffer, meta, enforce_standard=True)
+    return buffer.getvalue()
+
+
+# --- The index rows -------------------------------------------------------------------------
+
+
+def _index(header: Header, attributes: dict, key: str, content: NormalizedDicomFile, origin: Origin) -> Instance:
+    ds = header.dataset
+    with transaction.atomic():
+        patient = _patient(ds)
+        study, _ = Study.objects.get_or_create(
+            study_instance_uid=str(ds.StudyInstanceUID), defaults={"patient": patient, **study_attributes(ds)}
+        )
+        series, series_created = Series.objects.get_or_create(
+            series_instance_uid=str(ds.SeriesInstanceUID), defaults={"study": study, **series_attributes(ds)}
+        )
+        instance = Instance.objects.create(
+            series=series,
+            storage_key=key,
+            file_size=content.size,
+            sha256=content.sha256(),
+            upload_job_id=origin.upload_job_id,
+            uploaded_by_id=origin.user_id,
+            calling_ae_title=origin.calling_ae_title,
+            peer_address=origin.peer_address,
+            **attributes,
+        )
+        # Counters move with F() updates; the series row is always locked before the study row.
+        Series.objects.filter(pk=series.pk).update(number_of_series_related_instances=F("number_of_series_related_instances") + 1)
+        study_update = {"number_of_study_related_instances": F("number_of_study_related_instances") + 1, "last_received_at": timezone.now()}
+        if series_created:
+            study_update["number_of_study_related_series"] = F("number_of_study_related_series") + 1
+        Study.objects.filter(pk=study.pk).update(**study_update)
+        if series_created:
+            # The study row is locked now, so every committed series is visible here.
+            modalities = sorted({m for m in Series.objects.filter(study=study).values_list("modality", flat=True) if m})
+            Study.objects.filter(pk=study.pk).update(modalities_in_study="\\".join(modalities))
+    return instance
+
+
+def _replace(existing: Instance, attributes: dict, key: str, content: NormalizedDicomFile, origin: Origin) -> Instance:
+    """Overwrite policy: point the row at the new file; the old file goes once the change is committed."""
+    old_key = existing.storage_key
+    with transaction.atomic():
+        Instance.objects.filter(pk=existing.pk).update(
+            storage_key=key,
+            file_size=content.size,
+            sha256=content.sha256(),
+            received_at=timezone.now(),
+            upload_job_id=origin.upload_job_id,
+            uploaded_by_id=origin.user_id,
+            calling_ae_title=origin.calling_ae_title,
+            peer_address=origin.peer_address,
+            **{name: value for name, value in attributes.items() if name != "sop_instance_uid"},
+        )
+        transaction.on_commit(lambda: dicom_storage().delete(old_key))
+    return Instance.objects.get(pk=existing.pk)
+
+
+def _patient(ds: Dataset) -> Patient:
+    patient_id = _text(ds, "PatientID", 64)
+    issuer = _text(ds, "IssuerOfPatientID", 64)
+    if patient_id:
+        patient_key = hashlib.sha256(f"{issuer}\x00{patient_id}".encode()).hexdigest()
+    else:
+        # No PatientID: never merge unrelated anonymous studies into one patient.
+        patient_key = hashlib.sha256(f"study\x00{ds.StudyInstanceUID}".encode()).hexdigest()
+    name = _text(ds, "PatientName", 324)
+    patient, _ = Patient.objects.get_or_create(
+        patient_key=patient_key,
+        defaults={
+            "patient_id": patient_id,
+            "issuer_of_patient_id": issuer,
+            "patient_name": name,
+            "patient_name_search": searchable_name(name),
+            "patient_birth_date": parse_da(ds.get("PatientBirthDate")),
+            "patient_sex": _text(ds, "PatientSex", 16),
+        },
+    )
+    return patient
+
+
+def searchable_name(name: str) -> str:
+    """PN "Doe^John^^^" → "DOE JOHN": what name searches compare against."""
+    return " ".join(name.replace("^", " ").replace("=", " ").upper().split())
+
+
+def study_attributes(ds: Dataset) -> dict:
+    return {
+        "study_date": parse_da(ds.get("StudyDate")),
+        "study_time": parse_tm(ds.get("StudyTime")),
+        "study_description": _text(ds, "StudyDescription", 256),
+        "study_id": _text(ds, "StudyID", 16),
+        "accession_number": _text(ds, "AccessionNumber", 64),
+        "referring_physician_name": _text(ds, "ReferringPhysicianName", 324),
+    }
+
+
+def series_attributes(ds: Dataset) -> dict:
+    return {
+        "modality": _text(ds, "Modality", 16),
+        "series_number": _int(ds.get("SeriesNumber")),
+        "series_description": _text(ds, "SeriesDescription", 256),
+        "body_part_examined": _text(ds, "BodyPartExamined", 64),
+        "series_date": parse_da(ds.get("SeriesDate")),
+        "series_time": parse_tm(ds.get("SeriesTime")),
+        "frame_of_reference_uid": _text(ds, "FrameOfReferenceUID", 64),
+    }
+
+
+def instance_attributes(header: Header) -> dict:
+    ds = header.dataset
+    position = _floats(ds.get("ImagePositionPatient"), 3)
+    orientation = _floats(ds.get("ImageOrientationPatient"), 6)
+    return {
+        "sop_instance_uid": str(ds.SOPInstanceUID),
+        "sop_class_uid": str(ds.SOPClassUID),
+        "instance_number": _int(ds.get("InstanceNumber")),
+        "transfer_syntax_uid": header.transfer_syntax_uid,
+        "rows": _int(ds.get("Rows")),
+        "columns": _int(ds.get("Columns")),
+        "number_of_frames": _int(ds.get("NumberOfFrames")) or 1,
+        "photometric_interpretation": _text(ds, "PhotometricInterpretation", 16),
+        "image_position_patient": position,
+        "image_orientation_patient": orientation,
+        "pixel_spacing": _floats(ds.get("PixelSpacing"), 2),
+        "slice_thickness": _float(ds.get("SliceThickness")),
+        "slice_location": _float(ds.get("SliceLocation")),
+        "slice_position": slice_position(position, orientation),
+        "acquisition_time": _text(ds, "AcquisitionTime", 32),
+        "window_center": _float(ds.get("WindowCenter")),
+        "window_width": _float(ds.get("WindowWidth")),
+        "rescale_slope": _float(ds.get("RescaleSlope")) or 1.0,
+        "rescale_intercept": _float(ds.get("RescaleIntercept")) or 0.0,
+        "dicom_json": dicom_json(ds),
+    }
+
+
+def dicom_json(ds: Dataset) -> dict:
+    """PS3.18 F.2 DICOM JSON of the header with bulk data left out."""
+    header_only = Dataset()
+    for element in ds:
+        if element.tag.group not in (0x0002, 0x7FE0):
+            header_only.add(element)
+    as_json = header_only.to_json_dict(
+        bulk_data_threshold=BULK_DATA_THRESHOLD, bulk_data_element_handler=lambda element: "", suppress_invalid_tags=True
+    )
+    return _without_bulk_data(as_json)
+
+
+def _without_bulk_data(as_json: dict) -> dict:
+    cleaned = {}
+    for tag, element in as_json.items():
+        if "BulkDataURI" in element:
+            continue
+        if element.get("vr") == "SQ" and "Value" in element:
+            element = {**element, "Value": [_without_bulk_data(item) for item in element["Value"]]}
+        cleaned[tag] = element
+    return cleaned
+
+
+# --- Value parsing: DICOM text is untrusted; bad values become None, never an exception. ---
+
+
+def _text(ds: Dataset, keyword: str, limit: int) -> str:
+    value = ds.get(keyword)
+    if value is None:
+        return ""
+    if not isinstance(value, str) and hasattr(value, "__iter__") and not hasattr(value, "family_name"):
+        value = "\\".join(str(v) for v in value)
+    return str(value).replace("\x00", "").strip()[:limit]
+
+
+def _first(value):
+    if value is None or value == "":
+        return None
+    if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
+        return value[0] if len(value) else None
+    return value
+
+
+def _float(value) -> float | None:
+    try:
+        value = _first(value)
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _int(value) -> int | None:
+    try:
+        value = _first(value)
+        return None if value is None else int(float(value))
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _floats(value, count: int) -> list[float] | None:
+    try:
+        numbers = [float(v) for v in value]
+    except (TypeError, ValueError):
+        return None
+    return numbers if len(numbers) == count else None
+
+
+def parse_da(value) -> date | None:
+    text = str(value or "").strip()
+    try:
+        return datetime.strptime(text[:8], "%Y%m%d").date() if len(text) >= 8 else None
+    except ValueError:
+        return None
+
+
+def parse_tm(value) -> time | None:
+    text = str(value or "").strip().replace(":", "")
+    if len(text) < 2:
+        return None
+    try:
+        hours, minutes, seconds = int(text[0:2]), int(text[2:4] or 0), int(text[4:6] or 0)
+        return time(hours, minutes, min(seconds, 59))
+    except ValueError:
+        return None

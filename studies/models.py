@@ -1,0 +1,173 @@
+"""The archive index: Patient → Study → Series → Instance, plus the upload jobs that feed it.
+
+Field names follow the DICOM keywords in snake_case. The files themselves live in the
+"dicom" storage; an Instance row exists only once its file is durable (see ingest.py).
+"""
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class Patient(models.Model):
+    # Patients are matched on (IssuerOfPatientID, PatientID); studies without a PatientID
+    # each get their own anonymous patient instead of being merged together.
+    patient_key = models.CharField(max_length=64, unique=True)
+    patient_id = models.CharField(max_length=64, blank=True, db_index=True)
+    issuer_of_patient_id = models.CharField(max_length=64, blank=True)
+    patient_name = models.CharField(max_length=324, blank=True)
+    # Upper-cased name with the PN component separators turned into spaces: what searches compare.
+    patient_name_search = models.CharField(max_length=324, blank=True, db_index=True)
+    patient_birth_date = models.DateField(null=True, blank=True, db_index=True)
+    patient_sex = models.CharField(max_length=16, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.patient_name or '(no name)'} [{self.patient_id or '-'}]"
+
+
+class Study(models.Model):
+    study_instance_uid = models.CharField(max_length=64, unique=True)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="studies")
+    study_date = models.DateField(null=True, blank=True, db_index=True)
+    study_time = models.TimeField(null=True, blank=True)
+    study_description = models.CharField(max_length=256, blank=True)
+    study_id = models.CharField(max_length=16, blank=True)
+    accession_number = models.CharField(max_length=64, blank=True, db_index=True)
+    referring_physician_name = models.CharField(max_length=324, blank=True)
+    modalities_in_study = models.CharField(max_length=256, blank=True)  # backslash-separated, as in DICOM
+    number_of_study_related_series = models.PositiveIntegerField(default=0)
+    number_of_study_related_instances = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Last time an instance arrived: a study is "stable" once this stops moving.
+    last_received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "studies"
+        indexes = [models.Index(fields=["-study_date", "-id"], name="study_date_recent")]
+
+    def __str__(self) -> str:
+        return self.study_description or self.study_instance_uid
+
+    @property
+    def modalities(self) -> list[str]:
+        return [m for m in self.modalities_in_study.split("\\") if m]
+
+
+class Series(models.Model):
+    series_instance_uid = models.CharField(max_length=64, unique=True)
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="series")
+    modality = models.CharField(max_length=16, blank=True, db_index=True)
+    series_number = models.IntegerField(null=True, blank=True)
+    series_description = models.CharField(max_length=256, blank=True)
+    body_part_examined = models.CharField(max_length=64, blank=True)
+    series_date = models.DateField(null=True, blank=True)
+    series_time = models.TimeField(null=True, blank=True)
+    frame_of_reference_uid = models.CharField(max_length=64, blank=True)
+    number_of_series_related_instances = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "series"
+
+    def __str__(self) -> str:
+        return f"{self.modality} {self.series_number or ''} {self.series_description}".strip()
+
+
+class Instance(models.Model):
+    sop_instance_uid = models.CharField(max_length=64, unique=True)
+    sop_class_uid = models.CharField(max_length=64, db_index=True)
+    series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="instances")
+    instance_number = models.IntegerField(null=True, blank=True)
+    transfer_syntax_uid = models.CharField(max_length=64)
+    rows = models.PositiveIntegerField(null=True, blank=True)
+    columns = models.PositiveIntegerField(null=True, blank=True)
+    number_of_frames = models.PositiveIntegerField(default=1)
+    photometric_interpretation = models.CharField(max_length=16, blank=True)
+    image_position_patient = models.JSONField(null=True, blank=True)
+    image_orientation_patient = models.JSONField(null=True, blank=True)
+    pixel_spacing = models.JSONField(null=True, blank=True)
+    slice_thickness = models.FloatField(null=True, blank=True)
+    slice_location = models.FloatField(null=True, blank=True)
+    # Position along the slice normal (ordering.py): the key slices are sorted by.
+    slice_position = models.FloatField(null=True, blank=True)
+    acquisition_time = models.CharField(max_length=32, blank=True)
+    window_center = models.FloatField(null=True, blank=True)
+    window_width = models.FloatField(null=True, blank=True)
+    rescale_slope = models.FloatField(default=1.0)
+    rescale_intercept = models.FloatField(default=0.0)
+    # The stored file.
+    storage_key = models.CharField(max_length=300, unique=True)
+    file_size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    # PS3.18 F.2 DICOM JSON of the whole header, bulk data left out: metadata answers never reopen files.
+    dicom_json = models.JSONField(default=dict)
+    # Origin.
+    received_at = models.DateTimeField(auto_now_add=True)
+    upload_job = models.ForeignKey("UploadJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="instances")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="uploaded_instances"
+    )
+    calling_ae_title = models.CharField(max_length=16, blank=True)
+    peer_address = models.GenericIPAddressField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.sop_instance_uid
+
+    @property
+    def has_pixels(self) -> bool:
+        return bool(self.rows and self.columns)
+
+
+class UploadJob(models.Model):
+    """One web upload session: batches of files and ZIPs, ingested by a Celery task."""
+
+    class Status(models.TextChoices):
+        RECEIVING = "receiving"
+        PROCESSING = "processing"
+        DONE = "done"
+        FAILED = "failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="upload_jobs")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVING)
+    upload_complete = models.BooleanField(default=False)  # the client has sent every batch
+    bytes_received = models.PositiveBigIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+
+class UploadItem(models.Model):
+    """One file of an upload (or one entry of an uploaded ZIP) and what ingest said of it."""
+
+    class Kind(models.TextChoices):
+        FILE = "file"
+        ZIP = "zip"
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        PROCESSING = "processing"
+        STORED = "stored"
+        DUPLICATE = "duplicate"  # already stored: identical bytes, nothing written
+        REJECTED = "rejected"
+        SKIPPED = "skipped"  # not DICOM (or a DICOMDIR index)
+        EXPANDED = "expanded"  # a ZIP whose entries became items of their own
+
+    job = models.ForeignKey(UploadJob, on_delete=models.CASCADE, related_name="items")
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="children")
+    # The client's path: shown to the user, never used to build a server path.
+    name = models.CharField(max_length=1024)
+    spool_name = models.CharField(max_length=200, blank=True)
+    size = models.PositiveBigIntegerField(default=0)
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.FILE)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
+    reason = models.TextField(blank=True)
+    sop_instance_uid = models.CharField(max_length=64, blank=True)
+    study_instance_uid = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["id"]

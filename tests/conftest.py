@@ -1,0 +1,96 @@
+"""Shared fixtures: sample data, an isolated data dir per test, personas, and the environment
+that subprocesses (listener, Celery worker) need to reach the same test database and files."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+SAMPLES = Path(os.environ.get("LUMEN_SAMPLES_DIR", Path(__file__).resolve().parents[2] / "shared" / "dicom-samples"))
+REPO = Path(__file__).resolve().parents[1]
+PYTHON = str(REPO / ".venv" / "bin" / "python") if (REPO / ".venv" / "bin" / "python").exists() else "python"
+
+CT_HEAD = SAMPLES / "ct_series" / "philips_ingenuity_head_phantom_1mm"
+CT_ABDOMEN = SAMPLES / "ct_series" / "crlm_ct_1006_abdomen_5mm"
+
+
+def sample(relative: str) -> Path:
+    path = SAMPLES / relative
+    if not path.exists():
+        pytest.skip(f"sample {relative} is not available")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path, settings) -> Path:
+    """Each test gets its own archive and spool, so files left behind are easy to count."""
+    root = tmp_path / "data"
+    settings.ARCHIVE_DIR = root / "archive"
+    settings.SPOOL_DIR = root / "spool"
+    settings.FILE_UPLOAD_TEMP_DIR = str(root / "spool" / "incoming")
+    for folder in (settings.ARCHIVE_DIR, settings.SPOOL_DIR, settings.FILE_UPLOAD_TEMP_DIR):
+        Path(folder).mkdir(parents=True, exist_ok=True)
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "dicom": {"BACKEND": "studies.storage.DicomFileStorage", "OPTIONS": {"location": settings.ARCHIVE_DIR}},
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    return root
+
+
+def archived_files(root: Path) -> list[Path]:
+    return [p for p in (root / "archive").rglob("*") if p.is_file()]
+
+
+@pytest.fixture
+def admin_user(django_user_model):
+    return django_user_model.objects.create_superuser("admin", "admin@example.org", "correct horse battery staple")
+
+
+@pytest.fixture
+def alice(django_user_model):
+    """A referrer who uploads studies."""
+    return django_user_model.objects.create_user("alice", "alice@example.org", "alice-password-123")
+
+
+@pytest.fixture
+def charlie(django_user_model):
+    """An outsider who must see nothing of Alice's."""
+    return django_user_model.objects.create_user("charlie", "charlie@example.org", "charlie-password-123")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def database_url() -> str:
+    """The URL of the test database, for processes the test starts."""
+    from django.db import connection
+
+    cfg = connection.settings_dict
+    if cfg["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{cfg['NAME']}"
+    user = cfg.get("USER") or "postgres"
+    password = f":{cfg['PASSWORD']}" if cfg.get("PASSWORD") else ""
+    return f"postgres://{user}{password}@{cfg.get('HOST') or '127.0.0.1'}:{cfg.get('PORT') or 5432}/{cfg['NAME']}"
+
+
+@pytest.fixture
+def subprocess_env(data_dir) -> dict:
+    """Environment for a listener or worker that must share this test's database and files."""
+    env = dict(os.environ)
+    env.update({"DATABASE_URL": database_url(), "LUMEN_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"})
+    return env
+
+
+def require_tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        pytest.fail(f"{name} is not installed (.ci/run installs it from Debian)")
+    return path
