@@ -84,7 +84,6 @@ def read_header(path: Path) -> Header:
             _check_pixel_data_is_complete(fp, dataset, pixel_tag_offset, size, transfer_syntax)
     header = Header(dataset, file_meta, meta_offset, dataset_offset, transfer_syntax, size)
     _check_identity(header)
-    _check_depth(dataset)
     return header
 
 
@@ -171,10 +170,11 @@ def _check_identity(header: Header) -> None:
             raise InvalidDicom("invalid-uid", f"{keyword} is not a valid UID (digits and dots, at most 64 characters)")
 
 
-def _check_depth(dataset: Dataset, depth: int = 0) -> None:
+def check_nesting(dicom_json: dict, depth: int = 0) -> None:
+    """Refuse absurd sequence nesting, walking the DICOM JSON the funnel builds anyway."""
     if depth > MAX_SEQUENCE_DEPTH:
         raise InvalidDicom("too-deep", f"sequences nest deeper than {MAX_SEQUENCE_DEPTH} levels")
-    for element in dataset:
-        if element.VR == "SQ":
-            for item in element.value:
-                _check_depth(item, depth + 1)
+    for element in dicom_json.values():
+        if element.get("vr") == "SQ":
+            for item in element.get("Value", ()):
+                check_nesting(item, depth + 1)

@@ -25,7 +25,7 @@ from pydicom.dataset import FileMetaDataset
 from pydicom.filewriter import write_file_meta_info
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID
 
-from studies.dicomfile import Header, InvalidDicom, NotDicom, read_header
+from studies.dicomfile import Header, InvalidDicom, NotDicom, check_nesting, read_header
 from studies.models import Instance, Patient, Series, Study
 from studies.ordering import slice_position
 from studies.storage import dicom_storage, instance_key
@@ -90,7 +90,10 @@ def _store(path: Path, header: Header, origin: Origin) -> IngestResult:
     existing = Instance.objects.filter(sop_instance_uid=ids["sop_instance_uid"]).only("id", "sha256", "storage_key").first()
     if existing is not None and not _replaces(existing, content):
         return _duplicate(existing, content.sha256(), ids)
-    attributes = instance_attributes(header)  # built before the write: it may read deferred values
+    try:
+        attributes = instance_attributes(header)  # built before the write: it may read deferred values
+    except InvalidDicom as exc:
+        return IngestResult(Outcome.REJECTED, str(exc), exc.code, **ids)
     storage = dicom_storage()
     try:
         key = storage.save(instance_key(ids["study_instance_uid"], str(ds.SeriesInstanceUID), ids["sop_instance_uid"]), content)
@@ -330,14 +333,18 @@ def instance_attributes(header: Header) -> dict:
 
 
 def dicom_json(ds: Dataset) -> dict:
-    """PS3.18 F.2 DICOM JSON of the header with bulk data left out."""
+    """PS3.18 F.2 DICOM JSON of the header with bulk data left out; refuses absurd nesting."""
     header_only = Dataset()
     for element in ds:
         if element.tag.group not in (0x0002, 0x7FE0):
             header_only.add(element)
-    as_json = header_only.to_json_dict(
-        bulk_data_threshold=BULK_DATA_THRESHOLD, bulk_data_element_handler=lambda element: "", suppress_invalid_tags=True
-    )
+    try:
+        as_json = header_only.to_json_dict(
+            bulk_data_threshold=BULK_DATA_THRESHOLD, bulk_data_element_handler=lambda element: "", suppress_invalid_tags=True
+        )
+    except RecursionError:
+        raise InvalidDicom("too-deep", "sequence nesting is too deep to be a real DICOM object") from None
+    check_nesting(as_json)
     return _without_bulk_data(as_json)
 
 
