@@ -168,6 +168,10 @@ class UploadItem(models.Model):
     reason = models.TextField(blank=True)
     sop_instance_uid = models.CharField(max_length=64, blank=True)
     study_instance_uid = models.CharField(max_length=64, blank=True)
+    # When a task claimed the item (pending → processing); a claim left by a dead worker goes stale.
+    claimed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
+        # Tasks claim "the next pending item of job X"; progress counts items of job X by status.
+        indexes = [models.Index(fields=["job", "status"], name="uploaditem_job_status")]
