@@ -23,12 +23,15 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework.authtoken",  # DICOMweb clients authenticate with `Authorization: Token|Bearer <key>`
+    "corsheaders",  # CORS for /dicomweb/ only (DICOMWEB_CORS_ALLOWED_ORIGINS)
     "studies",
     "frontend",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "corsheaders.middleware.CorsMiddleware",  # before CommonMiddleware, so preflights get CORS headers
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -152,6 +155,14 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
 }
+
+# --- DICOMweb (PS3.18) under /dicomweb/: CORS lets a viewer served from another origin use it.
+DICOMWEB_CORS_ALLOWED_ORIGINS = envlist("DICOMWEB_CORS_ALLOWED_ORIGINS")  # e.g. https://viewer.example.org
+CORS_URLS_REGEX = r"^/dicomweb/.*$"
+CORS_ALLOWED_ORIGINS = DICOMWEB_CORS_ALLOWED_ORIGINS
+CORS_ALLOW_HEADERS = ("accept", "authorization", "content-type", "x-csrftoken", "x-requested-with")
+CORS_EXPOSE_HEADERS = ("content-type", "content-length", "content-location", "warning", "www-authenticate")
+CORS_PREFLIGHT_MAX_AGE = 3600
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = envstr("TIME_ZONE", "UTC")
