@@ -94,3 +94,45 @@ def require_tool(name: str) -> str:
     if path is None:
         pytest.fail(f"{name} is not installed (.ci/run installs it from Debian)")
     return path
+
+
+def write_dicom(path: Path, *, frames: int = 1, **elements) -> Path:
+    """A small valid CT image (8×8 MONOCHROME2, Explicit VR Little Endian) at ``path``,
+    with ``elements`` (DICOM keywords) set on top of the defaults; fresh UIDs unless given."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
+
+    ds = Dataset()
+    values = {
+        "SOPClassUID": CTImageStorage,
+        "SOPInstanceUID": generate_uid(),
+        "StudyInstanceUID": generate_uid(),
+        "SeriesInstanceUID": generate_uid(),
+        "PatientName": "DOE^JOHN",
+        "PatientID": "P-1",
+        "Modality": "CT",
+        "StudyDate": "20240101",
+        "SeriesNumber": 1,
+        "InstanceNumber": 1,
+        "Rows": 8,
+        "Columns": 8,
+        "SamplesPerPixel": 1,
+        "PhotometricInterpretation": "MONOCHROME2",
+        "BitsAllocated": 16,
+        "BitsStored": 12,
+        "HighBit": 11,
+        "PixelRepresentation": 0,
+        **elements,
+    }
+    for keyword, value in values.items():
+        setattr(ds, keyword, value)
+    if frames > 1:
+        ds.NumberOfFrames = frames
+    ds.PixelData = bytes(ds.Rows * ds.Columns * 2 * frames)
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ds.save_as(path, enforce_file_format=True)
+    return path

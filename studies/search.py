@@ -1,0 +1,205 @@
+"""The study search behind the study list: criteria in, the visible matching studies out,
+newest first, one page at a time.
+
+Matching follows DICOM attribute matching (PS3.4 C.2.2.2): ``*`` matches any run of
+characters and ``?`` exactly one (wildcard matching, C.2.2.2.4); a name is compared
+case-insensitively and without its PN component separators (PS3.5 6.2: ``^`` and ``=``),
+which is what ``Patient.patient_name_search`` holds.
+"""
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from django.db.models import F, Lookup, Q, QuerySet
+
+from studies.ingest import searchable_name
+from studies.models import Study
+from studies.selectors import visible_studies
+
+PAGE_SIZE = 50
+# Counting every match of a broad search over a large archive costs more than the page itself,
+# so the count stops this many pages past the one shown ("page 3 of 13+").
+COUNT_PAGES_AHEAD = 10
+
+# A Modality is a CS value (PS3.5 6.2): upper-case letters, digits, space and underscore, ≤ 16 chars.
+MODALITY_RE = re.compile(r"^[A-Z0-9_ ]{1,16}$")
+
+STUDY_ORDER = (F("study_date").desc(nulls_last=True), F("id").desc())
+
+
+@dataclass(frozen=True)
+class StudyCriteria:
+    patient_name: str = ""
+    patient_id: str = ""
+    patient_birth_date: date | None = None
+    study_date_from: date | None = None
+    study_date_to: date | None = None
+    modalities: Sequence[str] = ()  # any of these
+    accession_number: str = ""
+    study_description: str = ""
+
+
+def search_studies(*, user, criteria: StudyCriteria) -> QuerySet[Study]:
+    """The studies ``user`` may see that match every given criterion, newest study date first."""
+    studies = visible_studies(user).select_related("patient")
+    if criteria.patient_name:
+        studies = studies.filter(name_matches("patient__patient_name_search", criteria.patient_name))
+    if criteria.patient_id:
+        studies = studies.filter(value_matches("patient__patient_id", criteria.patient_id))
+    if criteria.patient_birth_date:
+        studies = studies.filter(patient__patient_birth_date=criteria.patient_birth_date)
+    if criteria.study_date_from:
+        studies = studies.filter(study_date__gte=criteria.study_date_from)
+    if criteria.study_date_to:
+        studies = studies.filter(study_date__lte=criteria.study_date_to)
+    if criteria.modalities:
+        studies = studies.filter(modality_in_study(criteria.modalities))
+    if criteria.accession_number:
+        studies = studies.filter(value_matches("accession_number", criteria.accession_number))
+    if criteria.study_description:
+        studies = studies.filter(study_description__icontains=criteria.study_description)
+    return studies.order_by(*STUDY_ORDER)
+
+
+# --- Matching ------------------------------------------------------------------------------
+
+
+class Wildcard(Lookup):
+    """``lhs`` matches the DICOM wildcard pattern ``rhs`` (``*`` any run, ``?`` one character),
+    case-sensitively on every backend: LIKE on PostgreSQL, GLOB on SQLite (whose LIKE ignores case)."""
+
+    lookup_name = "dicom_wildcard"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return f"{lhs} LIKE %s ESCAPE '\\'", [*lhs_params, _like_pattern(self.rhs)]
+
+    def as_sqlite(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return f"{lhs} GLOB %s", [*lhs_params, _glob_pattern(self.rhs)]
+
+
+def _like_pattern(pattern: str) -> str:
+    out = []
+    for char in pattern:
+        if char == "*":
+            out.append("%")
+        elif char == "?":
+            out.append("_")
+        elif char in "%_\\":
+            out.append("\\" + char)
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def _glob_pattern(pattern: str) -> str:
+    # GLOB has no escape character: a literal metacharacter goes in a one-character class.
+    return "".join("[" + char + "]" if char in "[]" else char for char in pattern)
+
+
+def has_wildcards(value: str) -> bool:
+    return "*" in value or "?" in value
+
+
+def name_matches(field: str, query: str) -> Q:
+    """Patient name search: "DOE*", "*JOHN*", "D?E^J*"; without a wildcard, a name starting with the text."""
+    pattern = searchable_name(query)
+    if not has_wildcards(pattern):
+        pattern += "*"
+    if pattern.endswith("*") and not has_wildcards(pattern[:-1]):
+        # The plain prefix case goes through startswith so PostgreSQL uses the btree pattern index.
+        return Q(**{f"{field}__startswith": pattern[:-1]})
+    return Q(Wildcard(F(field), pattern))
+
+
+def value_matches(field: str, query: str) -> Q:
+    """An identifier (PatientID, AccessionNumber): exact (single value matching, C.2.2.2.1) or wildcard."""
+    query = query.strip()
+    if has_wildcards(query):
+        return Q(Wildcard(F(field), query))
+    return Q(**{field: query})
+
+
+def modality_in_study(modalities: Sequence[str]) -> Q:
+    """ModalitiesInStudy is a backslash-separated list; a modality matches one whole element of it."""
+    match = Q()
+    for modality in modalities:
+        match |= (
+            Q(modalities_in_study=modality)
+            | Q(Wildcard(F("modalities_in_study"), f"{modality}\\*"))
+            | Q(Wildcard(F("modalities_in_study"), f"*\\{modality}"))
+            | Q(Wildcard(F("modalities_in_study"), f"*\\{modality}\\*"))
+        )
+    return match
+
+
+# --- Paging --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResultPage:
+    """One page of results. ``total`` is exact when ``total_is_exact``, otherwise a lower bound."""
+
+    items: list
+    number: int
+    per_page: int
+    total: int
+    total_is_exact: bool
+
+    @property
+    def num_pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.num_pages
+
+    @property
+    def previous_page_number(self) -> int:
+        return self.number - 1
+
+    @property
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+    @property
+    def start_index(self) -> int:
+        return (self.number - 1) * self.per_page + 1 if self.items else 0
+
+    @property
+    def end_index(self) -> int:
+        return (self.number - 1) * self.per_page + len(self.items)
+
+    def page_range(self, around: int = 3) -> list[int | None]:
+        """Page numbers to link: the first, the last known, and those around this one; None marks a gap."""
+        wanted = {1, self.num_pages, *range(self.number - around, self.number + around + 1)}
+        numbers = sorted(n for n in wanted if 1 <= n <= self.num_pages)
+        out: list[int | None] = []
+        for n in numbers:
+            if out and n - out[-1] > 1:
+                out.append(None)
+            out.append(n)
+        return out
+
+
+def page_of(queryset: QuerySet, number: int, *, per_page: int = PAGE_SIZE, pages_ahead: int = COUNT_PAGES_AHEAD) -> ResultPage:
+    """Page ``number`` (1-based; past the end means the last page) with a count capped a few pages ahead."""
+    number = max(1, number)
+    cap = (number + pages_ahead) * per_page + 1
+    total = queryset.order_by()[:cap].count()
+    exact = total < cap
+    if exact:
+        number = min(number, max(1, math.ceil(total / per_page)))
+    offset = (number - 1) * per_page
+    items = list(queryset[offset : offset + per_page])
+    return ResultPage(items, number, per_page, total if exact else cap - 1, exact)
