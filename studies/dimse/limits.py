@@ -1,0 +1,185 @@
+"""What pynetdicom leaves unchecked, enforced before it costs memory or a worker.
+
+pynetdicom 3.0.4's ``DULServiceProvider._read_pdu_data`` unpacks the 6-byte PDU header and then
+reads ``pdu_length`` bytes into memory, whatever the length: one P-DATA-TF PDU declaring
+96 MiB grew the listener by 97 MB, and nothing compares it with the Maximum Length we
+announced (PS3.8 D.1: the peer "shall not" send P-DATA-TF PDUs longer than it). Its reads
+also block without a timeout on accepted sockets, so a peer that connects and sends half a
+header holds two threads until it goes away.
+
+``LimitedDUL`` replaces that one method (the rest of the upper layer, state machine included,
+is pynetdicom's): the header is checked before the body is read, an over-long PDU is answered
+as an invalid PDU (Evt19: A-ABORT, PS3.8 9.2), and every read has a timeout — a deadline of
+DICOM_ASSOCIATION_TIMEOUT from the connection until the A-ASSOCIATE-RQ has arrived, then
+DICOM_NETWORK_TIMEOUT per read. A subclass installed through our own Association subclass
+is used (rather than patching pynetdicom's class) so that only the listener's associations
+get the stricter behaviour.
+"""
+from __future__ import annotations
+
+import logging
+import struct
+import time
+from dataclasses import dataclass
+
+from django.db import connections
+from pynetdicom.association import Association
+from pynetdicom.dul import DULServiceProvider
+
+from studies.dimse import spool
+
+logger = logging.getLogger("studies.dimse")
+
+# An A-ASSOCIATE-RQ with 128 presentation contexts of 45 transfer syntaxes each is ~250 KiB,
+# but real requestors (one context per SOP class, a handful of syntaxes) stay far below this.
+MAX_ASSOCIATE_RQ = 64 * 1024
+PDU_HEADER = struct.Struct(">BBL")
+PDU_NAMES = {
+    0x01: "A-ASSOCIATE-RQ",
+    0x02: "A-ASSOCIATE-AC",
+    0x03: "A-ASSOCIATE-RJ",
+    0x04: "P-DATA-TF",
+    0x05: "A-RELEASE-RQ",
+    0x06: "A-RELEASE-RP",
+    0x07: "A-ABORT",
+}
+P_DATA_TF = 0x04
+A_ASSOCIATE_RQ = 0x01
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_pdu: int  # our Maximum Length Received (PS3.8 D.1), announced in the A-ASSOCIATE-AC
+    association_timeout: float  # seconds a new connection has to deliver its A-ASSOCIATE-RQ
+    network_timeout: float | None  # seconds a read may wait once associated
+    max_associate_rq: int = MAX_ASSOCIATE_RQ
+
+    def max_pdu_length(self, pdu_type: int) -> int:
+        """The longest PDU-length field accepted for ``pdu_type``."""
+        # PS3.8 9.3.5: the PDU-length of a P-DATA-TF is its variable field, which D.1 bounds
+        # by the receiver's Maximum Length. Every other PDU is small by construction.
+        return self.max_pdu if pdu_type == P_DATA_TF else self.max_associate_rq
+
+
+def peer_label(assoc: Association) -> str:
+    """'AE "CT01" at 10.0.0.5:40112' for log lines (the AE title is unknown before the A-ASSOCIATE-RQ)."""
+    requestor = assoc.requestor
+    info = requestor.address_info
+    where = f"{info.address}:{info.port}" if info is not None else "an unknown address"
+    title = requestor.primitive.calling_ae_title if requestor.primitive is not None else ""
+    return f'AE "{title}" at {where}' if title else f"a peer at {where}"
+
+
+class LimitedDUL(DULServiceProvider):
+    """pynetdicom's upper layer with bounded PDU lengths and reads that time out."""
+
+    def __init__(self, assoc: Association, limits: Limits):
+        super().__init__(assoc)
+        self.limits = limits
+        self.connected_at = time.monotonic()
+        self.associate_rq_received = False
+        self.refused = False
+        self._current_timeout: float | None = -1.0
+        # pynetdicom makes the DUL thread non-daemon; a listener told to stop would then wait
+        # for every idle peer. Shutdown is handled by server.serve() instead.
+        self.daemon = True
+
+    def _read_pdu_data(self) -> None:
+        # Same contract as DULServiceProvider._read_pdu_data: read one PDU, queue its event.
+        if self.refused:
+            # We aborted; whatever the peer still sends is not read (PS3.8 Sta13 ignores it).
+            self.socket.close()
+            return
+        header = bytearray(PDU_HEADER.size)
+        try:
+            complete = self._receive_into(memoryview(header))
+        except OSError:  # includes TimeoutError
+            complete = False
+        if not complete:
+            self.event_queue.put("Evt17")  # transport connection closed
+            return
+        pdu_type, _, length = PDU_HEADER.unpack(header)
+        if pdu_type not in PDU_NAMES:
+            logger.warning("%s sent an unknown PDU type 0x%02X; aborting", peer_label(self.assoc), pdu_type)
+            self.refused = True
+            self.event_queue.put("Evt19")  # unrecognised PDU → A-ABORT
+            return
+        limit = self.limits.max_pdu_length(pdu_type)
+        if length > limit:
+            logger.warning(
+                "%s sent a %s PDU of %d bytes, over the %d-byte limit; aborting the association",
+                peer_label(self.assoc),
+                PDU_NAMES[pdu_type],
+                length,
+                limit,
+            )
+            self.refused = True
+            self.event_queue.put("Evt19")  # invalid PDU → A-ABORT, then the connection is closed
+            return
+        pdu_bytes = bytearray(PDU_HEADER.size + length)
+        pdu_bytes[: PDU_HEADER.size] = header
+        try:
+            complete = self._receive_into(memoryview(pdu_bytes)[PDU_HEADER.size :])
+        except OSError:
+            complete = False
+        if not complete:
+            logger.warning("%s closed or stalled in the middle of a %s PDU", peer_label(self.assoc), PDU_NAMES[pdu_type])
+            self.event_queue.put("Evt17")
+            return
+        if pdu_type == A_ASSOCIATE_RQ:
+            self.associate_rq_received = True
+        try:
+            pdu, event = self._decode_pdu(pdu_bytes)
+        except Exception:
+            logger.warning("%s sent a %s PDU that cannot be decoded; aborting", peer_label(self.assoc), PDU_NAMES[pdu_type])
+            self.event_queue.put("Evt19")
+            return
+        self.event_queue.put(event)
+        self._recv_pdu.put(pdu)
+
+    def _receive_into(self, view: memoryview) -> bool:
+        """Fill ``view`` from the socket; False if the peer closed the connection first."""
+        raw = self.socket.socket
+        if raw is None:
+            return False
+        while len(view):
+            timeout = self._read_timeout()
+            if timeout != self._current_timeout:
+                raw.settimeout(timeout)
+                self._current_timeout = timeout
+            received = raw.recv_into(view)
+            if received == 0:
+                return False
+            view = view[received:]
+        return True
+
+    def _read_timeout(self) -> float | None:
+        if self.associate_rq_received:
+            return self.limits.network_timeout
+        # Until the A-ASSOCIATE-RQ is in, the whole exchange has one deadline: a peer that
+        # trickles one byte per second must not hold the connection longer than one that is silent.
+        remaining = self.connected_at + self.limits.association_timeout - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("no A-ASSOCIATE-RQ within the association timeout")
+        return remaining
+
+
+class LimitedAssociation(Association):
+    """An acceptor association using ``LimitedDUL``, which cleans up after itself when it ends."""
+
+    def __init__(self, ae, mode: str, limits: Limits):
+        super().__init__(ae, mode)
+        self.dul = LimitedDUL(self, limits)
+        # Association.__init__ pushed its timeouts into the DUL it built; push them into ours.
+        self.acse_timeout = limits.association_timeout  # also the ARTIM timer (PS3.8 9.1.5)
+        self.network_timeout = limits.network_timeout
+        self.spool_files: set = set()  # filled by spool._spool_file in the DUL thread
+
+    def run_reactor(self) -> None:
+        try:
+            super().run_reactor()
+        finally:
+            # A transfer cut off half-way leaves its spool file; handlers ran in this thread,
+            # so the DB connections they opened are this thread's to close.
+            spool.remove(self.spool_files)
+            connections.close_all()

@@ -1,0 +1,290 @@
+"""Wiring of the DICOM listener: the Application Entity, its TCP server, its processes.
+
+One listener process serves many associations, one thread each (pynetdicom's model). Since
+handlers hold the GIL while they parse headers and build JSON, ``run`` can start one process
+per core; they share the port through SO_REUSEPORT, so the kernel spreads new connections
+across them.
+"""
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import socket
+import threading
+import time
+from copy import deepcopy
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connections
+from pynetdicom import ALL_TRANSFER_SYNTAXES, AE as ApplicationEntity, AllStoragePresentationContexts, _config, evt
+from pynetdicom._globals import MODE_ACCEPTOR
+from pynetdicom.sop_class import Verification
+from pynetdicom.transport import AssociationSocket, RequestHandler, ThreadedAssociationServer
+
+from studies.dimse import handlers, spool
+from studies.dimse.limits import LimitedAssociation, Limits
+
+logger = logging.getLogger("studies.dimse")
+
+# docker stop sends SIGKILL 10 s after SIGTERM: finish the transfers in flight within that.
+SHUTDOWN_GRACE = 8.0
+# A child that dies this soon after it started (port taken, bad config) is not restarted.
+CRASH_LOOP_SECONDS = 3.0
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+
+EVENT_HANDLERS = [
+    (evt.EVT_C_ECHO, handlers.handle_echo),
+    (evt.EVT_C_STORE, handlers.handle_store),
+    (evt.EVT_REJECTED, handlers.handle_rejected),
+    (evt.EVT_ESTABLISHED, handlers.handle_established),
+    (evt.EVT_RELEASED, handlers.handle_released),
+    (evt.EVT_ABORTED, handlers.handle_aborted),
+]
+
+
+@dataclass(frozen=True)
+class ListenerConfig:
+    ae_title: str
+    bind_address: str
+    port: int
+    allowed_calling_aes: tuple[str, ...]
+    max_associations: int
+    limits: Limits
+    spool_dir: Path
+
+    @classmethod
+    def from_settings(cls, **overrides) -> "ListenerConfig":
+        values = {
+            "ae_title": settings.DICOM_AE_TITLE,
+            "bind_address": settings.DICOM_BIND_ADDRESS,
+            "port": settings.DICOM_PORT,
+            "allowed_calling_aes": tuple(settings.DICOM_ALLOWED_CALLING_AES),
+            "max_associations": settings.DICOM_MAX_ASSOCIATIONS,
+            "limits": Limits(
+                max_pdu=settings.DICOM_MAX_PDU,
+                association_timeout=settings.DICOM_ASSOCIATION_TIMEOUT,
+                network_timeout=settings.DICOM_NETWORK_TIMEOUT or None,
+            ),
+            "spool_dir": Path(settings.SPOOL_DIR) / "dicom",
+        }
+        values.update({key: value for key, value in overrides.items() if value is not None})
+        return cls(**values)
+
+    @property
+    def max_pending_connections(self) -> int:
+        # Connections that have not associated yet cost two threads each until the association
+        # timeout drops them; bound them so a connection flood cannot exhaust the process.
+        return max(4 * self.max_associations, 16)
+
+
+class ListenerAE(ApplicationEntity):
+    @property
+    def active_associations(self):
+        """Associations holding one of the DICOM_MAX_ASSOCIATIONS slots.
+
+        pynetdicom counts every accepted connection, so a few idle sockets would make it
+        refuse modalities (A-ASSOCIATE-RJ "local limit exceeded") until they time out. Only
+        connections that have sent their A-ASSOCIATE-RQ count here; the others are bounded by
+        ListenerServer.verify_request and the association timeout instead.
+        """
+        return [assoc for assoc in super().active_associations if assoc.requestor.primitive is not None]
+
+
+def build_ae(config: ListenerConfig) -> ListenerAE:
+    """The Storage SCP: every storage SOP class and Verification, every transfer syntax as sent."""
+    # pynetdicom's "standard" logging formats every PDU and DIMSE message even when the log
+    # level drops them; our handlers log what matters (per association, per failure).
+    _config.LOG_HANDLER_LEVEL = "none"
+    ae = ListenerAE(ae_title=config.ae_title)
+    ae.maximum_associations = config.max_associations
+    ae.maximum_pdu_size = config.limits.max_pdu  # announced as Maximum Length Received (PS3.8 D.1)
+    ae.acse_timeout = config.limits.association_timeout
+    ae.network_timeout = config.limits.network_timeout
+    ae.require_calling_aet = list(config.allowed_calling_aes)
+    # The requestor's order decides among the transfer syntaxes we share (PS3.8 9.3.3.2), so a
+    # modality sending JPEG 2000 gets JPEG 2000 accepted and its bytes are archived untouched.
+    for context in AllStoragePresentationContexts:
+        ae.add_supported_context(context.abstract_syntax, ALL_TRANSFER_SYNTAXES)
+    ae.add_supported_context(Verification, ALL_TRANSFER_SYNTAXES[:4])
+    return ae
+
+
+class ListenerRequestHandler(RequestHandler):
+    """pynetdicom's request handler, building our LimitedAssociation instead of its Association."""
+
+    def _create_association(self):
+        server: ListenerServer = self.server
+        assoc = LimitedAssociation(self.ae, MODE_ACCEPTOR, server.limits)
+        assoc._server = server
+        assoc.name = f"AcceptorThread@{datetime.now():%Y%m%d%H%M%S}"  # pynetdicom finds its threads by name
+        assoc.set_socket(AssociationSocket(assoc, client_socket=self.request))
+        assoc.acceptor.maximum_length = self.ae.maximum_pdu_size
+        assoc.acceptor.ae_title = server.ae_title
+        assoc.acceptor.address_info = self.local
+        assoc.acceptor.implementation_class_uid = self.ae.implementation_class_uid
+        assoc.acceptor.implementation_version_name = self.ae.implementation_version_name
+        assoc.acceptor.supported_contexts = deepcopy(server.contexts)
+        assoc.requestor.address_info = self.remote
+        for event, bound in server._handlers.items():
+            if event.is_intervention and bound:
+                assoc.bind(event, *bound)
+            elif isinstance(event, evt.NotificationEvent):
+                for handler, args in bound:
+                    assoc.bind(event, handler, args)
+        return assoc
+
+
+class ListenerServer(ThreadedAssociationServer):
+    daemon_threads = True
+    request_queue_size = 64  # listen backlog: a burst of modalities must not get "connection refused"
+
+    def __init__(self, *args, limits: Limits, max_pending: int, reuse_port: bool = False, **kwargs):
+        self.limits = limits
+        self.max_pending = max_pending
+        self.reuse_port = reuse_port
+        super().__init__(*args, **kwargs)
+
+    def server_bind(self) -> None:
+        if self.reuse_port:
+            # Several listener processes bind the same port; the kernel balances connections.
+            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        super().server_bind()
+
+    def get_request(self):
+        client, address = super().get_request()
+        # DIMSE exchanges small PDUs (command sets, C-STORE-RSP); with Nagle's algorithm on, a
+        # response waits for the peer's delayed ACK (~40 ms per message on Linux).
+        client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        client.settimeout(self.limits.association_timeout)
+        return client, address
+
+    def verify_request(self, request, client_address) -> bool:
+        pending = sum(1 for assoc in self.active_associations if assoc.requestor.primitive is None)
+        if pending >= self.max_pending:
+            logger.warning(
+                "connection from %s:%s dropped: %d connections are already waiting to associate",
+                client_address[0],
+                client_address[1],
+                pending,
+            )
+            return False
+        return True
+
+
+def make_server(config: ListenerConfig, *, reuse_port: bool = False) -> ListenerServer:
+    """Bind the listening socket (raises OSError if the port is taken) without serving yet."""
+    spool.install(config.spool_dir)
+    ae = build_ae(config)
+    server = ae.make_server(
+        (config.bind_address, config.port),
+        evt_handlers=EVENT_HANDLERS,
+        server_class=ListenerServer,
+        request_handler=ListenerRequestHandler,
+        limits=config.limits,
+        max_pending=config.max_pending_connections,
+        reuse_port=reuse_port,
+    )
+    ae._servers.append(server)  # AssociationServer.shutdown() removes itself from this list
+    return server
+
+
+def serve(config: ListenerConfig, stop: threading.Event, *, reuse_port: bool = False) -> None:
+    """Serve until ``stop`` is set, then let the associations in flight finish (up to a grace period)."""
+    server = make_server(config, reuse_port=reuse_port)
+    accept_loop = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, name="dicom-accept", daemon=True)
+    accept_loop.start()
+    logger.info(
+        "DICOM listener %s on %s:%s (pid %d, at most %d associations)",
+        config.ae_title,
+        config.bind_address,
+        server.server_address[1],
+        os.getpid(),
+        config.max_associations,
+    )
+    while not stop.wait(0.5):
+        pass
+    logger.info("DICOM listener stopping: no new associations, finishing the ones in flight")
+    server.shutdown()
+    deadline = time.monotonic() + SHUTDOWN_GRACE
+    for assoc in server.active_associations:
+        assoc.join(max(deadline - time.monotonic(), 0))
+    for assoc in server.active_associations:
+        logger.warning("aborting an association still running at shutdown")
+        assoc.abort(block=False)
+    logger.info("DICOM listener stopped")
+
+
+def stop_on_signals() -> threading.Event:
+    """An event set by SIGTERM or SIGINT (call from the main thread)."""
+    stop = threading.Event()
+
+    def request_stop(signum, frame):
+        stop.set()
+
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, request_stop)
+    return stop
+
+
+def run(config: ListenerConfig, processes: int = 1) -> int:
+    """Run the listener in this process, or supervise ``processes`` children sharing the port."""
+    config.spool_dir.mkdir(parents=True, exist_ok=True)
+    # A file still being received is rewritten with every fragment; an hour-old one is an orphan.
+    spool.remove_stale(config.spool_dir, older_than=max(3600.0, 2 * (config.limits.network_timeout or 0)))
+    stop = stop_on_signals()
+    if processes <= 1:
+        serve(config, stop)
+        return 0
+    return _supervise(config, processes, stop)
+
+
+def _supervise(config: ListenerConfig, processes: int, stop: threading.Event) -> int:
+    # Children must open their own database connections: a socket shared across fork()
+    # interleaves two processes' protocol streams.
+    connections.close_all()
+    context = multiprocessing.get_context("fork")
+    children: list[tuple[multiprocessing.Process, float]] = []
+
+    def start() -> tuple[multiprocessing.Process, float]:
+        # Signals stay blocked across fork() until the child has its own handlers installed.
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        try:
+            child = context.Process(target=_child, args=(config,), name="dicom-listener", daemon=False)
+            child.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+        return child, time.monotonic()
+
+    children = [start() for _ in range(processes)]
+    logger.info("DICOM listener supervising %d processes on port %s", processes, config.port)
+    exit_code = 0
+    while not stop.wait(0.5):
+        for index, (child, started) in enumerate(children):
+            if child.is_alive():
+                continue
+            if time.monotonic() - started < CRASH_LOOP_SECONDS:
+                logger.error("listener process %d exited at start (code %s); stopping", child.pid, child.exitcode)
+                exit_code = 1
+                stop.set()
+                break
+            logger.warning("listener process %d exited (code %s); starting another", child.pid, child.exitcode)
+            children[index] = start()
+    for child, _ in children:
+        if child.is_alive():
+            os.kill(child.pid, signal.SIGTERM)
+    for child, _ in children:
+        child.join(SHUTDOWN_GRACE + 2)
+        if child.is_alive():
+            child.kill()
+    return exit_code
+
+
+def _child(config: ListenerConfig) -> None:
+    stop = stop_on_signals()
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+    serve(config, stop, reuse_port=True)
