@@ -1,0 +1,111 @@
+"""Image endpoints of the REST API: one windowed frame, and a series thumbnail.
+
+The views parse, look the instance up through ``studies.selectors`` (an invisible study
+answers 404 exactly like a missing one) and hand over to ``studies.rendering``.
+``ImageView`` is also the base of the DICOMweb rendered resources (studies/dicomweb/rendered.py).
+"""
+from __future__ import annotations
+
+from django.http import HttpResponse, HttpResponseNotModified
+from django.shortcuts import get_object_or_404
+from django.utils.cache import get_conditional_response
+from rest_framework.exceptions import APIException, ParseError
+from rest_framework.renderers import JSONRenderer
+from rest_framework.views import APIView
+
+from studies import rendering
+from studies.models import Instance
+from studies.selectors import instance_for, visible_series
+
+# The bytes behind a URL never change (an instance is addressed by its SHA-256 in the ETag and
+# a SOP Instance UID names one object forever, PS3.3 C.12.1.1.1), so browsers may keep them for
+# good; "private" because it is medical data behind a login, never for shared caches.
+IMMUTABLE = "private, max-age=31536000, immutable"
+# A series or study thumbnail shows whichever image is in the middle now, which moves while
+# images arrive: cache briefly, then revalidate against the ETag.
+REVALIDATE = "private, max-age=300"
+FORMATS = {"jpeg": rendering.JPEG, "jpg": rendering.JPEG, "png": rendering.PNG}
+
+
+class ImageView(APIView):
+    """Session-authenticated (DRF defaults) image endpoint: answers are image bytes, errors JSON.
+
+    DRF's content negotiation is bypassed: it would refuse ``Accept: image/*`` for lack of an
+    image renderer and claim the ``format`` query parameter; each view picks its media type.
+    """
+
+    renderer_classes = [JSONRenderer]  # for error bodies only
+    error_status = {
+        rendering.InvalidParameter: 400,
+        rendering.FrameOutOfRange: 404,  # no such frame resource
+        rendering.NoPixelData: 404,
+        # The request is fine but the archive cannot decode this file (e.g. 12-bit JPEG Extended):
+        # not a server crash, so not a 500.
+        rendering.CannotDecode: 422,
+    }
+
+    def perform_content_negotiation(self, request, force=False):
+        return JSONRenderer(), JSONRenderer.media_type
+
+    def handle_exception(self, exc):
+        if isinstance(exc, rendering.RenderError):
+            error = APIException(detail=str(exc))
+            error.status_code = next(s for kind, s in self.error_status.items() if isinstance(exc, kind))
+            exc = error
+        return super().handle_exception(exc)
+
+
+def image_response(
+    request,
+    instance: Instance,
+    frame: int,
+    options: rendering.ImageOptions,
+    *,
+    kind: str = "frame",
+    cache_control: str = IMMUTABLE,
+) -> HttpResponse:
+    """The rendered frame, or 304 when the client's If-None-Match already names it."""
+    rendering.check_frame(instance, frame)  # a bad frame is an error even when revalidating
+    etag = rendering.etag(instance, frame, options, kind)
+    headers = {"ETag": etag, "Cache-Control": cache_control}
+    if isinstance(get_conditional_response(request, etag=etag), HttpResponseNotModified):
+        return HttpResponseNotModified(headers=headers)
+    body = rendering.render_frame(instance, frame, options)
+    return HttpResponse(body, content_type=options.media_type, headers=headers)
+
+
+def media_type_from_format(params) -> str:
+    try:
+        return FORMATS[params.get("format", "jpeg").lower()]
+    except KeyError:
+        raise ParseError("format must be jpeg or png") from None
+
+
+class FrameImage(ImageView):
+    """``GET /api/studies/{study}/series/{series}/instances/{sop}/frames/{n}/image``
+
+    Frame ``n`` (numbered from 1, as in DICOMweb) as an image. Query parameters:
+    ``window=center,width[,linear|linear-exact|sigmoid]`` or ``preset=`` one of
+    brain, subdural, stroke, lung, mediastinum, abdomen, liver, bone (default: the file's own
+    window, else the frame's value range); ``format=jpeg|png`` (default jpeg); ``quality=1-100``;
+    ``viewport=w,h``. Strong ETag, If-None-Match → 304, cached privately for a year.
+    """
+
+    def get(self, request, study_uid: str, series_uid: str, sop_uid: str, frame: int):
+        media_type = media_type_from_format(request.query_params)
+        options = rendering.image_options(request.query_params, media_type=media_type)
+        instance = instance_for(request.user, study_uid, series_uid, sop_uid)
+        return image_response(request, instance, frame, options)
+
+
+class SeriesThumbnail(ImageView):
+    """``GET /api/studies/{study}/series/{series}/thumbnail[?format=jpeg|png]``
+
+    The middle image of the series in reading order, at most 128 px on a side.
+    """
+
+    def get(self, request, study_uid: str, series_uid: str):
+        options = rendering.thumbnail_options(media_type_from_format(request.query_params))
+        series = get_object_or_404(visible_series(request.user), series_instance_uid=series_uid, study__study_instance_uid=study_uid)
+        instance = rendering.representative_instance(series)
+        return image_response(request, instance, 1, options, kind="series-thumbnail", cache_control=REVALIDATE)
