@@ -12,3 +12,15 @@ urlpatterns += [
     path("uploads/<uuid:job_id>/files", uploads.UploadFiles.as_view(), name="upload-files"),
     path("uploads/<uuid:job_id>/complete", uploads.upload_complete, name="upload-complete"),
 ]
+
+# Rendered images (studies/api/rendering.py).
+from studies.api import rendering as rendering_views  # noqa: E402
+
+urlpatterns += [
+    path(
+        "studies/<str:study_uid>/series/<str:series_uid>/instances/<str:sop_uid>/frames/<int:frame>/image",
+        rendering_views.FrameImage.as_view(),
+        name="frame-image",
+    ),
+    path("studies/<str:study_uid>/series/<str:series_uid>/thumbnail", rendering_views.SeriesThumbnail.as_view(), name="series-thumbnail"),
+]
