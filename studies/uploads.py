@@ -10,7 +10,6 @@ are always derived from its items.
 from __future__ import annotations
 
 import logging
-import random
 import shutil
 import uuid
 from datetime import timedelta
@@ -30,7 +29,7 @@ from studies import sources
 from studies.ingest import Origin, ingest_file
 from studies.models import UploadItem, UploadJob
 from studies.selectors import visible_studies
-from studies.zipsafe import ZipRejected, expand_zip, is_zip
+from studies.zipsafe import ZipRejected, expand_zip, human_size, is_zip
 
 logger = logging.getLogger(__name__)
 
@@ -72,8 +71,8 @@ def upload_room(job: UploadJob) -> int:
 
 
 def too_large_message() -> str:
-    limit = settings.LUMEN_UPLOAD_MAX_BYTES / (1024 * 1024)
-    return f"Upload refused: one upload may hold at most {limit:,.0f} MB. Send the rest as a new upload."
+    limit = human_size(settings.LUMEN_UPLOAD_MAX_BYTES)
+    return f"Upload refused: one upload may hold at most {limit}. Send the rest as a new upload."
 
 
 def upload_progress(*, job: UploadJob, user) -> dict:
@@ -243,13 +242,16 @@ def _release_stale_claims(job: UploadJob) -> None:
 def _claim_next(job: UploadJob) -> UploadItem | None:
     """pending → processing for one item; the UPDATE must change exactly one row to count."""
     while True:
-        # A random pick among the first few spreads parallel tasks instead of having them collide.
+        # In upload order; a task that loses an item to another one tries the next few before asking again.
         candidates = list(UploadItem.objects.filter(job=job, status=Status.PENDING).order_by("id").values_list("id", flat=True)[:8])
         if not candidates:
             return None
-        candidate = random.choice(candidates)
-        if UploadItem.objects.filter(pk=candidate, status=Status.PENDING).update(status=Status.PROCESSING, claimed_at=timezone.now()) == 1:
-            return UploadItem.objects.get(pk=candidate)
+        for candidate in candidates:
+            claimed = UploadItem.objects.filter(pk=candidate, status=Status.PENDING).update(
+                status=Status.PROCESSING, claimed_at=timezone.now()
+            )
+            if claimed == 1:
+                return UploadItem.objects.get(pk=candidate)
 
 
 def _ingest(job: UploadJob, item: UploadItem, origin: Origin) -> None:

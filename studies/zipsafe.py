@@ -23,7 +23,9 @@ from pathlib import Path
 
 from django.conf import settings
 
-CHUNK_SIZE = 1024 * 1024
+# Small reads keep zipfile's read-ahead of compressed bytes small, so the count of compressed
+# bytes really consumed (``_CountingFile``) stays close to the truth.
+CHUNK_SIZE = 64 * 1024
 # Small entries may legitimately compress very well (a blank image, a header-only object);
 # the ratio test starts once an entry has produced this much, as Apache POI's ZipSecureFile does.
 RATIO_GRACE_BYTES = 1024 * 1024
@@ -83,19 +85,44 @@ def expand_zip(zip_path: Path, into: Path, limits: ZipLimits | None = None) -> l
     Raises ZipRejected, leaving no ``into`` folder behind, when the ZIP must be refused whole.
     """
     limits = limits or ZipLimits.from_settings()
-    try:
-        archive = zipfile.ZipFile(zip_path)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
-        raise ZipRejected(f"ZIP rejected: the file is not a readable ZIP archive ({exc})") from None
-    with archive:
-        infos = archive.infolist()
-        _check_directory(infos, limits)
-        into.mkdir(parents=True)
+    with open(zip_path, "rb") as raw:
+        counted = _CountingFile(raw)
         try:
-            return _extract_all(archive, infos, into, limits)
-        except BaseException:
-            shutil.rmtree(into, ignore_errors=True)
-            raise
+            archive = zipfile.ZipFile(counted)
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
+            raise ZipRejected(f"ZIP rejected: the file is not a readable ZIP archive ({exc})") from None
+        with archive:
+            infos = archive.infolist()
+            _check_directory(infos, limits)
+            into.mkdir(parents=True)
+            try:
+                return _extract_all(archive, counted, infos, into, limits)
+            except BaseException:
+                shutil.rmtree(into, ignore_errors=True)
+                raise
+
+
+class _CountingFile:
+    """The ZIP file as zipfile sees it, counting the bytes really read: a header's
+    compressed size is a claim, the bytes consumed are a fact."""
+
+    def __init__(self, fp):
+        self.fp = fp
+        self.bytes_read = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.fp.read(size)
+        self.bytes_read += len(data)
+        return data
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self.fp.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self.fp.tell()
+
+    def seekable(self) -> bool:
+        return True
 
 
 def _check_directory(infos: list[zipfile.ZipInfo], limits: ZipLimits) -> None:
@@ -113,7 +140,7 @@ def _check_directory(infos: list[zipfile.ZipInfo], limits: ZipLimits) -> None:
         declared_total += info.file_size
     if declared_total > limits.max_total_bytes:
         raise ZipRejected(
-            f"ZIP rejected: it expands to {_mb(declared_total)}, more than the limit of {_mb(limits.max_total_bytes)}"
+            f"ZIP rejected: it expands to {human_size(declared_total)}, more than the limit of {human_size(limits.max_total_bytes)}"
         )
 
 
@@ -129,7 +156,9 @@ def _unsafe_name(name: str) -> str:
     return ""
 
 
-def _extract_all(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo], into: Path, limits: ZipLimits) -> list[ZipEntry]:
+def _extract_all(
+    archive: zipfile.ZipFile, counted: _CountingFile, infos: list[zipfile.ZipInfo], into: Path, limits: ZipLimits
+) -> list[ZipEntry]:
     entries: list[ZipEntry] = []
     total = 0
     for index, info in enumerate(infos):
@@ -141,7 +170,7 @@ def _extract_all(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo], into: P
             continue
         target = into / f"{index:06d}"
         try:
-            written = _extract_one(archive, info, target, limits, total)
+            written = _extract_one(archive, counted, info, target, limits, total)
         except _EntryUnreadable as exc:
             target.unlink(missing_ok=True)
             entries.append(ZipEntry(info.filename, None, info.file_size, "rejected", str(exc)))
@@ -155,14 +184,17 @@ class _EntryUnreadable(Exception):
     pass
 
 
-def _extract_one(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, limits: ZipLimits, total_before: int) -> int:
-    """Stream one entry to ``target``, counting the bytes it really produces."""
+def _extract_one(
+    archive: zipfile.ZipFile, counted: _CountingFile, info: zipfile.ZipInfo, target: Path, limits: ZipLimits, total_before: int
+) -> int:
+    """Stream one entry to ``target``, counting the bytes it really produces and consumes."""
     written = 0
-    compressed = max(info.compress_size, 1)
     try:
         with archive.open(info) as source, open(target, "xb") as out:
+            start = counted.bytes_read
             while chunk := source.read(CHUNK_SIZE):
                 written += len(chunk)
+                compressed = max(counted.bytes_read - start, 1)
                 if written > RATIO_GRACE_BYTES and written > compressed * limits.max_ratio:
                     raise ZipRejected(
                         f"ZIP rejected: entry {info.filename!r} expands more than {limits.max_ratio}× "
@@ -170,7 +202,7 @@ def _extract_one(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, 
                     )
                 if total_before + written > limits.max_total_bytes:
                     raise ZipRejected(
-                        f"ZIP rejected: its entries expand to more than the limit of {_mb(limits.max_total_bytes)}"
+                        f"ZIP rejected: its entries expand to more than the limit of {human_size(limits.max_total_bytes)}"
                     )
                 out.write(chunk)
     except NotImplementedError as exc:
@@ -180,5 +212,9 @@ def _extract_one(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, 
     return written
 
 
-def _mb(size: int) -> str:
-    return f"{size / (1024 * 1024):,.0f} MB"
+def human_size(size: int) -> str:
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):,.0f} MB"
+    if size >= 1024:
+        return f"{size / 1024:,.0f} kB"
+    return f"{size} bytes"
