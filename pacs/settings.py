@@ -163,6 +163,7 @@ CORS_ALLOWED_ORIGINS = DICOMWEB_CORS_ALLOWED_ORIGINS
 CORS_ALLOW_HEADERS = ("accept", "authorization", "content-type", "x-csrftoken", "x-requested-with")
 CORS_EXPOSE_HEADERS = ("content-type", "content-length", "content-location", "warning", "www-authenticate")
 CORS_PREFLIGHT_MAX_AGE = 3600
+DICOMWEB_QIDO_MAX_RESULTS = envint("DICOMWEB_QIDO_MAX_RESULTS", 1000)  # larger answers are cut with a 299 Warning
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = envstr("TIME_ZONE", "UTC")

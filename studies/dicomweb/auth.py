@@ -1,0 +1,108 @@
+"""Who may call /dicomweb/, and the base view every DICOMweb resource derives from.
+
+Three ways to authenticate, tried in this order:
+``Authorization: Token <key>`` or ``Authorization: Bearer <key>`` (DRF's authtoken keys),
+``Authorization: Basic`` (username and password), and the browser session of the web UI
+(CSRF-checked on POST, as DRF does). Without credentials the answer is 401 with a
+``WWW-Authenticate`` challenge (RFC 9110 11.6.1), never a redirect to the login page.
+
+Errors are answered as ``{"detail": "..."}`` JSON with the status PS3.18 8.5 asks for, and
+the DRF content negotiation is switched off: DICOMweb negotiates its own media types.
+"""
+from __future__ import annotations
+
+import logging
+
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions
+from rest_framework.authentication import BasicAuthentication, SessionAuthentication, TokenAuthentication
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.parsers import BaseParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import JSONRenderer
+from rest_framework.views import APIView
+
+logger = logging.getLogger(__name__)
+
+REALM = "Lumen DICOMweb"
+
+
+class DicomwebError(Exception):
+    """A request DICOMweb refuses, with the HTTP status and a message for the client."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class TokenOrBearerAuthentication(TokenAuthentication):
+    """DRF's token, sent as ``Token <key>`` (DRF's spelling) or ``Bearer <key>`` (what viewers send)."""
+
+    keywords = (b"token", b"bearer")
+
+    def authenticate(self, request):
+        parts = request.META.get("HTTP_AUTHORIZATION", "").encode("latin-1", "replace").split()
+        if not parts or parts[0].lower() not in self.keywords:
+            return None
+        if len(parts) != 2:
+            raise exceptions.AuthenticationFailed("Invalid token header: expected `Bearer <key>` or `Token <key>`.")
+        try:
+            key = parts[1].decode("ascii")
+        except UnicodeError:
+            raise exceptions.AuthenticationFailed("Invalid token header: the key has invalid characters.") from None
+        return self.authenticate_credentials(key)
+
+    def authenticate_header(self, request) -> str:
+        # Both challenges a client can answer (RFC 9110 11.6.1 allows a list).
+        return f'Bearer realm="{REALM}", Basic realm="{REALM}"'
+
+
+class BodyLeftUnread(BaseParser):
+    """Accepts any body without reading it: STOW-RS streams the body itself (multipart.py).
+
+    Without a parser DRF's CSRF check (which looks at ``request.POST``) would answer 415 before
+    the view could say what it does accept.
+    """
+
+    media_type = "*/*"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        return {}
+
+
+class AcceptIgnored(BaseContentNegotiation):
+    """DICOMweb answers in DICOM media types the resources negotiate themselves (406 there)."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0]
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class DicomwebView(APIView):
+    """Authentication, permission and error answers shared by every DICOMweb resource."""
+
+    authentication_classes = [TokenOrBearerAuthentication, BasicAuthentication, SessionAuthentication]
+    permission_classes = [IsAuthenticated]
+    parser_classes = [BodyLeftUnread]
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = AcceptIgnored
+
+    def handle_exception(self, exc):
+        if isinstance(exc, DicomwebError):
+            return error(exc.status, exc.message)
+        if isinstance(exc, Http404):
+            return error(404, str(exc) or "Not found.")
+        if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
+            response = error(401, str(exc.detail))
+            response["WWW-Authenticate"] = self.get_authenticate_header(self.request)
+            return response
+        if isinstance(exc, exceptions.APIException):
+            return error(exc.status_code, str(exc.detail))
+        return super().handle_exception(exc)
+
+
+def error(status: int, message: str) -> JsonResponse:
+    return JsonResponse({"detail": message}, status=status)
