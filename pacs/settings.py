@@ -122,6 +122,7 @@ if CELERY_BROKER_URL == "filesystem://":
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_QUEUE_DIR),
         "data_folder_out": str(CELERY_QUEUE_DIR),
+        "control_folder": str(CELERY_QUEUE_DIR / "control"),  # kombu's default is ./control in the CWD
         "store_processed": False,
     }
 CELERY_TASK_IGNORE_RESULT = True
