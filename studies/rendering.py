@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+from django.db.models import F
 from PIL import Image
 from pydicom import Dataset, dcmread
 from pydicom.pixels import apply_color_lut, pixel_array
@@ -243,7 +244,7 @@ def study_representative_instance(study: Study) -> Instance:
     """The thumbnail of a study: that of its first series (by number) that has images."""
     series = (
         Series.objects.filter(study=study, instances__rows__gt=0)
-        .order_by("series_number", "created_at", "pk")
+        .order_by(F("series_number").asc(nulls_last=True), "created_at", "pk")
         .distinct()
         .first()
     )
@@ -393,9 +394,9 @@ def _grayscale(ds: Dataset, pixels: np.ndarray, index: int, window: Window | Non
     # Sequence; then the range of this frame (PS3.3 C.11.2 allows either of the file's two).
     if window is None:
         window = _file_window(ds, index)
-    if window is None and not voi_lut:
-        window = _range_window(ds, pixels, slope, intercept)
     kind = _lut_kind(pixels.dtype)
+    if window is None and (not voi_lut or kind is None):
+        window = _range_window(ds, pixels, slope, intercept)
     if kind is None:  # 32-bit or float pixels: compute directly
         values = pixels.astype(np.float32) * np.float32(slope) + np.float32(intercept)
         return _to_uint8(_voi(values, window), invert)
@@ -426,7 +427,7 @@ def _domain(kind: str) -> np.ndarray:
     return indexes.astype(np.int64)
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=128)  # at most 8 MB of 64 KiB tables per process
 def _cached_lut(kind: str, slope: float, intercept: float, window: Window, invert: bool) -> np.ndarray:
     values = _domain(kind).astype(np.float64) * slope + intercept
     lut = _to_uint8(_voi(values, window), invert)

@@ -53,6 +53,13 @@ def test_signed_12_bit_pixels_in_16_bit_words_are_sign_extended(tmp_path):
     assert png(instance, window=Window(0, 20, rendering.LINEAR_EXACT)).tolist() == [[64, 191], [0, 255]]
 
 
+def test_32_bit_pixels_are_windowed_directly_with_the_same_result(tmp_path):
+    instance = store(image_dataset(HU.astype(np.int32), slope=1, intercept=0), tmp_path)
+
+    assert png(instance, window=Window(40, 400)).tolist() == EXPECTED_40_400.tolist()
+    assert png(instance).tolist() == [[0, 128, 133, 255], [107, 158, 158, 107]]  # its own range, −1000…1000
+
+
 def test_monochrome1_shows_the_lowest_value_as_white(tmp_path):
     stored = (HU + 1024).astype(np.uint16)
     instance = store(image_dataset(stored, photometric="MONOCHROME1", slope=1, intercept=-1024), tmp_path)
