@@ -20,12 +20,16 @@ from rest_framework.exceptions import NotAcceptable
 
 from studies import rendering
 from studies.api.rendering import REVALIDATE, ImageView, image_response
+from studies.dicomweb.auth import DicomwebView
 from studies.selectors import instance_for, study_for, visible_series
 
 WILDCARDS = ("*/*", "image/*")
 
 
-class DicomwebImageView(ImageView):
+class DicomwebImageView(ImageView, DicomwebView):
+    """The image answers of ImageView with DICOMweb's authentication (token, Basic or session;
+    401 with a challenge) and error bodies."""
+
     # PS3.18 9.5.2: a frame number that is not a positive integer ≤ NumberOfFrames is a 400.
     error_status = {**ImageView.error_status, rendering.FrameOutOfRange: 400}
 
