@@ -32,6 +32,8 @@ class ImageView(APIView):
 
     DRF's content negotiation is bypassed: it would refuse ``Accept: image/*`` for lack of an
     image renderer and claim the ``format`` query parameter; each view picks its media type.
+    DRF itself costs ~0.05 ms a request here (measured against a plain Django view doing the
+    same work), next to ~1 ms for the lookup and ~2 ms for rendering, so these stay DRF views.
     """
 
     renderer_classes = [JSONRenderer]  # for error bodies only
