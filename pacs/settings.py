@@ -124,6 +124,8 @@ if CELERY_BROKER_URL == "filesystem://":
         "data_folder_out": str(CELERY_QUEUE_DIR),
         "control_folder": str(CELERY_QUEUE_DIR / "control"),  # kombu's default is ./control in the CWD
         "store_processed": False,
+        # The folder is polled (kombu's default: once a second); an upload's ingest should start at once.
+        "polling_interval": 0.1,
     }
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = envstr("LUMEN_TASK_QUEUE", "lumen")
