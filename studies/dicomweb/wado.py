@@ -12,6 +12,7 @@ A study the user may not see answers 404 exactly like one that does not exist
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass
 
@@ -28,6 +29,8 @@ from studies.dicomweb.multipart import Part, content_type, file_chunks, new_boun
 from studies.dicomweb.qido import require_json
 from studies.ordering import INSTANCE_ORDER, ordered
 from studies.storage import dicom_storage
+
+logger = logging.getLogger(__name__)
 
 OCTET_STREAM = "application/octet-stream"
 OCTET_RANGES = {OCTET_STREAM, "application/*", "*/*"}
@@ -255,9 +258,27 @@ def frames_response(request, pixels: PixelData, numbers: list[int]) -> Streaming
         raise Http404(f"No frame {missing[0]}: the instance has {pixels.number_of_frames} frame(s)")
     choice = negotiate_frames(request_accept(request), pixels)
     part_type = f"{choice.media_type}; transfer-syntax={choice.transfer_syntax}"
+    first = _first_frame(pixels, numbers[0] - 1, choice)
     boundary = new_boundary()
-    parts = (Part({"Content-Type": part_type}, _frame(pixels, n - 1, choice.stored)) for n in numbers)
+    bodies = ([first] if i == 0 else _frame(pixels, n - 1, choice.stored) for i, n in enumerate(numbers))
+    parts = (Part({"Content-Type": part_type}, body) for body in bodies)
     return StreamingHttpResponse(write_multipart(parts, boundary), content_type=content_type(choice.media_type, boundary))
+
+
+def _first_frame(pixels: PixelData, index: int, choice: FrameChoice) -> bytes:
+    """Read (or decode) the first frame before answering, so a frame that cannot be decoded is a 406
+    the client can act on rather than a body cut short; the other frames then stream lazily."""
+    try:
+        return b"".join(_frame(pixels, index, choice.stored))
+    except Exception as exc:  # noqa: BLE001 - decoders raise anything from ValueError to RuntimeError
+        if choice.stored:
+            raise
+        logger.warning("cannot decode %s (%s): %s", pixels.path.name, pixels.transfer_syntax, exc)
+        raise DicomwebError(
+            406,
+            f"frames stored as {pixels.transfer_syntax} cannot be decoded here; ask for them as stored: "
+            f'multipart/related; type="{MEDIA_TYPES.get(pixels.transfer_syntax, OCTET_STREAM)}"; transfer-syntax={pixels.transfer_syntax}',
+        ) from None
 
 
 def _frame(pixels: PixelData, index: int, stored: bool):

@@ -208,3 +208,18 @@ def test_the_reader_keeps_a_few_hundred_kilobytes_in_memory_for_a_large_body(tmp
 def test_the_reader_refuses_a_body_without_a_proper_boundary(tmp_path, body):
     with pytest.raises(MultipartError):
         spool_parts(io.BytesIO(body), BOUNDARY, tmp_path, max_bytes=10**6)
+
+
+def test_charlie_cannot_store_his_way_into_alices_study(alice, charlie, make, data_dir):
+    study = generate_uid()
+    ingest_as(alice, make(study=study))
+    intruder = make(study=study)
+
+    answer = token_client(charlie).post("/dicomweb/studies", data=multipart(intruder.read_bytes()), content_type=STOW)
+
+    assert answer.status_code == 409
+    assert answer.json()[FAILED]["Value"][0][FAILURE_REASON]["Value"] == [0x0124]
+    assert Instance.objects.count() == 1
+    assert session_client(charlie).get(f"/dicomweb/studies?StudyInstanceUID={study}").json() == []
+    # Alice herself may add to it.
+    assert token_client(alice).post(f"/dicomweb/studies/{study}", data=multipart(intruder.read_bytes()), content_type=STOW).status_code == 200

@@ -227,3 +227,19 @@ def test_the_pixel_bulk_data_uri_gives_every_frame(alice):
     pixel_data = dcmread(dicom_storage().path(instance.storage_key)).PixelData
     assert [data for _, data in parts] == [pixel_data[: 512 * 512 * 2], pixel_data[512 * 512 * 2 :]]
     assert client.get(url.replace("7FE00010", "00091001")).status_code == 404
+
+
+def test_a_frame_no_installed_decoder_can_read_is_a_406_that_offers_the_stored_bytes(alice):
+    # 12-bit JPEG Extended that the MANIFEST flags as undecodable with the installed decoders.
+    ingest_as(alice, sample("compressed/one_per_transfer_syntax/1.2.840.10008.1.2.4.51.dcm"))
+    instance = Instance.objects.select_related("series__study").get()
+    client = session_client(alice)
+
+    refused = client.get(_frames_url(instance), HTTP_ACCEPT=OCTETS)
+    assert refused.status_code == 406
+    assert 'type="image/jpeg"; transfer-syntax=1.2.840.10008.1.2.4.51' in refused.json()["detail"]
+
+    wanted = 'multipart/related; type="image/jpeg"; transfer-syntax=1.2.840.10008.1.2.4.51'
+    ((headers, data),) = parts_of(client.get(_frames_url(instance), HTTP_ACCEPT=wanted))
+    assert headers["Content-Type"] == "image/jpeg; transfer-syntax=1.2.840.10008.1.2.4.51"
+    assert data.startswith(b"\xff\xd8")
