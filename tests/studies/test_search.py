@@ -67,6 +67,13 @@ def test_a_patient_name_matches_with_dicom_wildcards(alice, archive, name, expec
     assert set(found(alice, patient_name=name)) == {archive[k] for k in expected}
 
 
+def test_a_name_matching_very_many_patients_finds_the_same_studies(alice, archive, monkeypatch):
+    few = set(found(alice, patient_name="*DOE*"))
+    monkeypatch.setattr("studies.search.PATIENT_LOOKUP_MAX", 1)  # three patients match: the join is used
+    assert set(found(alice, patient_name="*DOE*")) == few == {archive[k] for k in ("doe", "doerr", "mcdoe")}
+    assert found(alice, patient_name="*DOE*", patient_birth_date=date(1980, 2, 2)) == [archive["doerr"]]
+
+
 def test_a_name_with_sql_wildcards_matches_them_literally(alice, archive, tmp_path):
     percent = store(alice, tmp_path, PatientName="100%_REAL^X", PatientID="ID-900")
     assert found(alice, patient_name="100%_*") == [percent]
