@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
+import uuid
 from pathlib import Path
 
 import pytest
@@ -136,3 +138,59 @@ def write_dicom(path: Path, *, frames: int = 1, **elements) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     ds.save_as(path, enforce_file_format=True)
     return path
+
+
+# --- A real Celery worker (moved here from tests/studies/test_upload_with_worker.py so the browser
+# test can use it too).
+
+CELERY = str(REPO / ".venv" / "bin" / "celery") if (REPO / ".venv" / "bin" / "celery").exists() else "celery"
+
+
+@pytest.fixture
+def task_queue(settings, data_dir, monkeypatch):
+    """A queue of our own, so no other worker on the same broker takes these tasks."""
+    from pacs.celery import app as celery_app
+
+    queue = f"lumen-test-{uuid.uuid4().hex[:10]}"
+    settings.CELERY_TASK_DEFAULT_QUEUE = queue
+    monkeypatch.setitem(celery_app.conf, "task_default_queue", queue)
+    if celery_app.conf.broker_url.startswith("filesystem"):
+        # The worker's queue folder follows its LUMEN_DATA_DIR: this test's data dir.
+        folder = str(data_dir / "queue")
+        (data_dir / "queue").mkdir(exist_ok=True)
+        options = {**celery_app.conf.broker_transport_options, "data_folder_in": folder, "data_folder_out": folder}
+        monkeypatch.setitem(celery_app.conf, "broker_transport_options", options)
+    _reset_broker_connections()
+    with celery_app.connection_for_write() as connection:
+        connection.default_channel.queue_purge(queue)
+    yield queue
+    _reset_broker_connections()
+
+
+def _reset_broker_connections():
+    from pacs.celery import app as celery_app
+
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def worker(task_queue, subprocess_env, tmp_path):
+    """A Celery worker process on this test's queue, database and files; its log is tmp_path/worker.log."""
+    env = {**subprocess_env, "LUMEN_TASK_QUEUE": task_queue}
+    log = open(tmp_path / "worker.log", "wb")
+    process = subprocess.Popen(
+        [CELERY, "-A", "pacs", "worker", "--pool=threads", "--concurrency=2", "-Q", task_queue, "--loglevel=INFO", "--without-gossip", "--without-mingle"],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    log.close()

@@ -1,68 +1,20 @@
 """End to end with a real Celery worker: Alice uploads a ZIP of the 51-slice abdomen CT through
 the HTTP API, the batch's commit enqueues the ingest task, a worker process (on Redis when
-CELERY_BROKER_URL says so, else on the default filesystem queue) stores every slice."""
-import subprocess
+CELERY_BROKER_URL says so, else on the default filesystem queue) stores every slice.
+The ``worker`` fixture lives in tests/conftest.py."""
 import time
-import uuid
 import zipfile
 
 import pytest
 from django.test import Client
 from django.urls import reverse
 
-from pacs.celery import app as celery_app
 from studies.models import Instance, UploadJob
-from tests.conftest import CT_ABDOMEN, REPO, archived_files
+from tests.conftest import CT_ABDOMEN, archived_files
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-CELERY = str(REPO / ".venv" / "bin" / "celery") if (REPO / ".venv" / "bin" / "celery").exists() else "celery"
 WAIT_SECONDS = 180  # a safety net for a hung worker, not a speed check (bench/upload_zip.py times it)
-
-
-@pytest.fixture
-def task_queue(settings, data_dir, monkeypatch):
-    """A queue of our own, so no other worker on the same broker takes these tasks."""
-    queue = f"lumen-test-{uuid.uuid4().hex[:10]}"
-    settings.CELERY_TASK_DEFAULT_QUEUE = queue
-    monkeypatch.setitem(celery_app.conf, "task_default_queue", queue)
-    if celery_app.conf.broker_url.startswith("filesystem"):
-        # The worker's queue folder follows its LUMEN_DATA_DIR: this test's data dir.
-        folder = str(data_dir / "queue")
-        (data_dir / "queue").mkdir(exist_ok=True)
-        options = {**celery_app.conf.broker_transport_options, "data_folder_in": folder, "data_folder_out": folder}
-        monkeypatch.setitem(celery_app.conf, "broker_transport_options", options)
-    _reset_broker_connections()
-    with celery_app.connection_for_write() as connection:
-        connection.default_channel.queue_purge(queue)
-    yield queue
-    _reset_broker_connections()
-
-
-def _reset_broker_connections():
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
-
-
-@pytest.fixture
-def worker(task_queue, subprocess_env, tmp_path):
-    env = {**subprocess_env, "LUMEN_TASK_QUEUE": task_queue}
-    log = open(tmp_path / "worker.log", "wb")
-    process = subprocess.Popen(
-        [CELERY, "-A", "pacs", "worker", "--pool=threads", "--concurrency=2", "-Q", task_queue, "--loglevel=INFO", "--without-gossip", "--without-mingle"],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    yield process
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-    log.close()
 
 
 def wait_until_done(job_id) -> UploadJob:
