@@ -8,6 +8,8 @@ A job belongs to its owner: anybody else gets 404, as for a missing job.
 """
 from __future__ import annotations
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.urls import reverse
 from rest_framework import status
@@ -53,6 +55,13 @@ class UploadFiles(APIView):
         self.quota = JobQuota(uploads.upload_room(job) if job else 0)
         request._request.upload_handlers = [self.quota, *request._request.upload_handlers]
         super().initial(request, *args, **kwargs)
+
+    def handle_exception(self, exc):
+        # Django's own request limits (DATA_UPLOAD_MAX_NUMBER_FILES…) hit while parsing: say so in JSON.
+        if isinstance(exc, (TooManyFilesSent, TooManyFieldsSent, RequestDataTooBig)):
+            detail = f"Too much in one request: send at most {settings.DATA_UPLOAD_MAX_NUMBER_FILES} files per batch."
+            return Response({"detail": detail}, status=status.HTTP_400_BAD_REQUEST)
+        return super().handle_exception(exc)
 
     def post(self, request, job_id):
         job = uploads.upload_job_for(request.user, job_id)

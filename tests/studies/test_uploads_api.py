@@ -204,3 +204,12 @@ def test_an_oversized_batch_is_cut_off_while_it_streams_in(data_dir, settings):
     assert [f.size for f in files.getlist("file")] == [300_000]  # the view answers 413 and records none of them
     assert stream.tell() == len(body)  # the body was drained, not left unread
     assert [p for p in Path(settings.FILE_UPLOAD_TEMP_DIR).iterdir() if p.stat().st_size > 300_000] == []
+
+
+def test_a_batch_with_more_files_than_the_server_takes_is_refused_in_json(alices_client, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FILES = 2
+    job = create_job(alices_client)
+    response = alices_client.post(job["files_url"], batch(("a", b"a"), ("b", b"b"), ("c", b"c")))
+    assert response.status_code == 400
+    assert response.json()["detail"] == "Too much in one request: send at most 2 files per batch."
+    assert UploadJob.objects.get(pk=job["id"]).items.count() == 0

@@ -20,6 +20,7 @@
   $("max-size").textContent = megabytes(config.maxBytes);
 
   function megabytes(bytes) {
+    if (bytes < 1024 * 1024) return Math.ceil(bytes / 1024).toLocaleString() + " kB";
     return (bytes / (1024 * 1024)).toLocaleString(undefined, { maximumFractionDigits: bytes < 10 * 1024 * 1024 ? 1 : 0 }) + " MB";
   }
 
