@@ -11,8 +11,6 @@ the DRF content negotiation is switched off: DICOMweb negotiates its own media t
 """
 from __future__ import annotations
 
-import logging
-
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions
 from rest_framework.authentication import BasicAuthentication, SessionAuthentication, TokenAuthentication
@@ -21,8 +19,6 @@ from rest_framework.parsers import BaseParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
-
-logger = logging.getLogger(__name__)
 
 REALM = "Lumen DICOMweb"
 
