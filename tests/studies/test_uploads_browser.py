@@ -1,14 +1,12 @@
 """The upload page in Chromium: Alice picks files, a whole folder, or drops files; upload.js sends
 them in batches, follows the progress and shows the per-file summary with links to her studies.
-Celery runs its tasks eagerly here (in the server thread, right after each commit); the real
-worker is covered by test_upload_with_worker.py."""
+A real Celery worker (the ``worker`` fixture of tests/conftest.py) does the ingest."""
 import base64
 import shutil
 
 import pytest
 from django.test import Client
 
-from pacs.celery import app as celery_app
 from studies.models import Instance, UploadJob
 from tests.conftest import CT_ABDOMEN, write_dicom
 
@@ -18,11 +16,10 @@ CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture
-def page(live_server, alice, monkeypatch, settings):
+def page(live_server, worker, alice, monkeypatch, settings):
     sync_api = pytest.importorskip("playwright.sync_api")
     if not shutil.which(CHROMIUM):
         pytest.fail("chromium is not installed (.ci/run installs it from Debian)")
-    monkeypatch.setitem(celery_app.conf, "task_always_eager", True)
     # Playwright's sync API keeps an event loop in this thread; the ORM calls in the tests are still synchronous.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False  # plain http on the test server
