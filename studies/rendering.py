@@ -79,14 +79,15 @@ class Window:
     function: str = LINEAR
 
     def token(self) -> str:
-        return f"{self.center:g},{self.width:g},{self.function}"
+        return f"{float(self.center)!r},{float(self.width)!r},{self.function}"  # exact: it keys ETags
 
 
-# Named CT windows (center/width in HU). Values from Radiopaedia, "Windowing (CT)"
-# (radiopaedia.org/articles/windowing-ct): brain 40/80, subdural 50–100/130–300, stroke
-# 40/40 (the narrower 32/8 of Lev et al., Radiology 1999;213:150 is available as a custom
-# window), lungs -600/1500, mediastinum 50/350, soft tissue/abdomen 20–60/350–400, bone 400/1800.
-# Liver uses the narrower 60/160 that abdominal readers use to separate lesions from parenchyma.
+# Named CT windows (center/width in HU), after the typical values in Radiopaedia's "Windowing
+# (CT)" (Bell, Murphy et al., radiopaedia.org/articles/windowing-ct): brain 40/80, subdural
+# 50–100/130–300, stroke 40/40 (the narrower 32/8 of Lev et al., Radiology 1999;213:150 is
+# there too, and can be asked for as a window), lungs −600/1500, mediastinum 50/350, soft
+# tissue 20–60/350–400, bone 400/1800. Radiopaedia gives liver as 30/150; we use 60/160, the
+# value the design card asks for (a contrast-enhanced parenchyma sits around 60 HU).
 PRESETS: dict[str, Window] = {
     "brain": Window(40, 80),
     "subdural": Window(75, 215),
