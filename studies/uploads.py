@@ -70,6 +70,14 @@ def upload_room(job: UploadJob) -> int:
     return max(settings.LUMEN_UPLOAD_MAX_BYTES - job.bytes_received, 0)
 
 
+def upload_room_for(user, job_id) -> int:
+    """The room left in the user's own job; 0 for anybody else's or a missing one."""
+    if not user.is_authenticated:
+        return 0
+    job = UploadJob.objects.filter(pk=job_id, owner_id=user.pk).only("bytes_received").first()
+    return upload_room(job) if job else 0
+
+
 def too_large_message() -> str:
     limit = human_size(settings.LUMEN_UPLOAD_MAX_BYTES)
     return f"Upload refused: one upload may hold at most {limit}. Send the rest as a new upload."

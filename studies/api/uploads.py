@@ -19,7 +19,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from studies import uploads
-from studies.models import UploadJob
 
 
 @api_view(["POST"])
@@ -51,8 +50,7 @@ class UploadFiles(APIView):
         # upload handlers before that: an oversized batch is refused while it streams in.
         uploads.spool_ready()
         user = request._request.user  # the session user; DRF authenticates the same session next
-        job = UploadJob.objects.filter(pk=kwargs["job_id"], owner_id=user.pk).first() if user.is_authenticated else None
-        self.quota = JobQuota(uploads.upload_room(job) if job else 0)
+        self.quota = JobQuota(uploads.upload_room_for(user, kwargs["job_id"]))
         request._request.upload_handlers = [self.quota, *request._request.upload_handlers]
         super().initial(request, *args, **kwargs)
 

@@ -25,7 +25,10 @@ LABELS = {
 
 
 class Command(BaseCommand):
-    help = "Import DICOM files, folders, ZIP archives or a DICOMDIR into the archive."
+    help = (
+        "Import DICOM files, folders, ZIP archives or a DICOMDIR into the archive. Exit status 0 when "
+        "everything was stored or already stored (non-DICOM files are skipped), 1 when anything was rejected."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("paths", nargs="+", type=Path, help="files, folders, ZIPs or DICOMDIR files")
