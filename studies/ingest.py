@@ -16,6 +16,7 @@ from io import BytesIO
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.files.base import File
 from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F
@@ -28,6 +29,7 @@ from pydicom.uid import PYDICOM_IMPLEMENTATION_UID
 from studies.dicomfile import Header, InvalidDicom, NotDicom, check_nesting, read_header
 from studies.models import Instance, Patient, Series, Study
 from studies.ordering import slice_position
+from studies.selectors import visible_studies
 from studies.storage import dicom_storage, instance_key
 
 logger = logging.getLogger(__name__)
@@ -58,7 +60,7 @@ class IngestResult:
     outcome: Outcome
     reason: str = ""
     # Stable reason code: not-dicom, malformed, truncated, missing-uid, invalid-uid, too-deep,
-    # dicomdir, conflict, out-of-resources.
+    # dicomdir, conflict, not-authorized, out-of-resources.
     code: str = ""
     sop_instance_uid: str = ""
     study_instance_uid: str = ""
@@ -87,6 +89,8 @@ def _store(path: Path, header: Header, origin: Origin) -> IngestResult:
     ds = header.dataset
     ids = {"sop_instance_uid": str(ds.SOPInstanceUID), "study_instance_uid": str(ds.StudyInstanceUID)}
     content = NormalizedDicomFile(path, header)
+    if not _may_add_to_study(origin, ids["study_instance_uid"]):
+        return IngestResult(Outcome.REJECTED, "the instance belongs to a study you may not add to", "not-authorized", **ids)
     existing = Instance.objects.filter(sop_instance_uid=ids["sop_instance_uid"]).only("id", "sha256", "storage_key").first()
     if existing is not None and not _replaces(existing, content):
         return _duplicate(existing, content.sha256(), ids)
@@ -120,6 +124,18 @@ def _store(path: Path, header: Header, origin: Origin) -> IngestResult:
         storage.delete(key)
         raise
     return IngestResult(Outcome.STORED, "", "", instance_id=instance.pk, **ids)
+
+
+def _may_add_to_study(origin: Origin, study_uid: str) -> bool:
+    """A person may add instances to a new study or to one they can see; a DICOM node to any.
+
+    Uploading makes a person see the study (selectors.visible_studies), so without this check
+    an upload carrying a guessed StudyInstanceUID would open someone else's study to them.
+    """
+    if origin.user_id is None or not Study.objects.filter(study_instance_uid=study_uid).exists():
+        return True
+    user = get_user_model().objects.filter(pk=origin.user_id).first()
+    return user is not None and visible_studies(user).filter(study_instance_uid=study_uid).exists()
 
 
 def _replaces(existing: Instance, content: "NormalizedDicomFile") -> bool:

@@ -10,7 +10,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from django.conf import settings
+
 
 SAMPLES = Path(os.environ.get("LUMEN_SAMPLES_DIR", Path(__file__).resolve().parents[2] / "shared" / "dicom-samples"))
 REPO = Path(__file__).resolve().parents[1]

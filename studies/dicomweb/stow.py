@@ -20,13 +20,12 @@ from django.conf import settings
 from django.http import JsonResponse
 from pydicom import dcmread
 
-from studies import selectors
 from studies.dicomweb import dicomjson as dj
 from studies.dicomweb.auth import DicomwebError, DicomwebView
 from studies.dicomweb.multipart import BodyTooLarge, MultipartError, parse_media_type, spool_parts
 from studies.dicomweb.qido import require_json
 from studies.ingest import IngestResult, Origin, ingest_file
-from studies.models import Instance, Study
+from studies.models import Instance
 
 logger = logging.getLogger(__name__)
 
@@ -35,8 +34,7 @@ PROCESSING_FAILURE = 0x0110
 DUPLICATE_SOP_INSTANCE = 0x0111  # PS3.7 C.4: the UID is stored already, with other content
 OUT_OF_RESOURCES = 0xA700
 # PS3.7 C.4 "Refused: Not Authorized": the instance belongs to a study that exists but that this
-# user may not see. Storing it would make the user an uploader of that study, and uploaders see
-# their studies (selectors.visible_studies): STOW must not be a way into someone else's study.
+# user may not see (the funnel refuses it: ingest._may_add_to_study).
 NOT_AUTHORIZED = 0x0124
 # An instance of another study sent to POST /studies/{study}: the data set does not match
 # what the request is for (PS3.18 10.5.1 target resource; PS3.4 B.2.3 A9xx "Data Set does
@@ -52,6 +50,7 @@ FAILURE_REASONS = {
     "too-deep": CANNOT_UNDERSTAND,
     "dicomdir": CANNOT_UNDERSTAND,
     "conflict": DUPLICATE_SOP_INSTANCE,
+    "not-authorized": NOT_AUTHORIZED,
     "out-of-resources": OUT_OF_RESOURCES,
 }
 INSTANCE_TYPES = {"application/dicom"}
@@ -95,7 +94,7 @@ def store(request, *, target_study: str | None) -> list[PartOutcome]:
             if media is not None and media.type not in INSTANCE_TYPES:
                 raise DicomwebError(415, f"part {position} is {media.type}; only application/dicom instances can be stored")
         origin = Origin(user_id=request.user.id)
-        return [store_part(part.path, target_study, request.user, origin) for part in parts]
+        return [store_part(part.path, target_study, origin) for part in parts]
     except MultipartError as exc:
         raise DicomwebError(400, f"malformed multipart body: {exc}") from None
     except BodyTooLarge as exc:
@@ -116,26 +115,17 @@ def _boundary(header: str) -> str:
     return boundary
 
 
-def store_part(path: Path, target_study: str | None, user, origin: Origin) -> PartOutcome:
+def store_part(path: Path, target_study: str | None, origin: Origin) -> PartOutcome:
     sop_class, sop_instance, study = _identity(path)
     if target_study and study and study != target_study:
         reason = f"the instance belongs to study {study}, not to {target_study}"
         return PartOutcome(sop_class, sop_instance, DOES_NOT_MATCH, reason)
-    if study and not _may_add_to(user, study):
-        return PartOutcome(sop_class, sop_instance, NOT_AUTHORIZED, "the instance belongs to a study you may not add to")
     result: IngestResult = ingest_file(path, origin=origin)
     if result.ok:
         return PartOutcome(sop_class, result.sop_instance_uid or sop_instance, instance_id=result.instance_id)
     logger.info("STOW-RS refused %s: %s", result.sop_instance_uid or "a part", result.reason)
     failure = FAILURE_REASONS.get(result.code, PROCESSING_FAILURE)
     return PartOutcome(sop_class, result.sop_instance_uid or sop_instance, failure, result.reason)
-
-
-def _may_add_to(user, study_uid: str) -> bool:
-    """A new study, or one this user can already see."""
-    return not Study.objects.filter(study_instance_uid=study_uid).exists() or selectors.visible_studies(user).filter(
-        study_instance_uid=study_uid
-    ).exists()
 
 
 def _identity(path: Path) -> tuple[str, str, str]:

@@ -206,3 +206,21 @@ def test_the_stored_json_leaves_out_bulk_data():
     assert "7FE00010" not in as_json
     assert as_json["00080060"] == {"vr": "CS", "Value": ["CT"]}
     assert not any("BulkDataURI" in element for element in as_json.values())
+
+
+def test_an_upload_cannot_open_someone_elses_study(tmp_path, data_dir, alice, charlie):
+    # Charlie guesses the StudyInstanceUID of Alice's study and uploads a file claiming it.
+    from studies.selectors import visible_studies
+
+    alices = small_dataset()
+    assert ingest_file(write(alices, tmp_path / "alice.dcm"), origin=Origin(user_id=alice.id)).outcome is Outcome.STORED
+    intruder = small_dataset(StudyInstanceUID=alices.StudyInstanceUID)
+
+    result = ingest_file(write(intruder, tmp_path / "charlie.dcm"), origin=Origin(user_id=charlie.id))
+
+    assert (result.outcome, result.code) == (Outcome.REJECTED, "not-authorized")
+    assert not visible_studies(charlie).exists()
+    assert Instance.objects.count() == 1 and len(archived_files(data_dir)) == 1
+    # A DICOM node (no user) may still add to any study, and Alice to her own.
+    assert ingest_file(write(small_dataset(StudyInstanceUID=alices.StudyInstanceUID), tmp_path / "node.dcm"), origin=Origin()).ok
+    assert ingest_file(write(small_dataset(StudyInstanceUID=alices.StudyInstanceUID), tmp_path / "a2.dcm"), origin=Origin(user_id=alice.id)).ok
