@@ -14,6 +14,7 @@ class StudiesConfig(AppConfig):
         # (dicomfile.py) decide what is rejected, so pydicom's per-value warnings are noise.
         pydicom.config.settings.reading_validation_mode = pydicom.config.IGNORE
         # Every process (web, worker, listener) needs the data folders; creating them is idempotent.
-        for folder in (settings.ARCHIVE_DIR, settings.SPOOL_DIR, settings.FILE_UPLOAD_TEMP_DIR, settings.CELERY_QUEUE_DIR):
+        folders = (settings.ARCHIVE_DIR, settings.SPOOL_DIR, settings.FILE_UPLOAD_TEMP_DIR, settings.CELERY_QUEUE_DIR, settings.STATIC_ROOT)
+        for folder in folders:
             Path(folder).mkdir(parents=True, exist_ok=True)
 
