@@ -91,9 +91,13 @@ def response_for(result: IngestResult, assoc) -> Dataset:
         code = CANNOT_UNDERSTAND
     uid = f" {result.sop_instance_uid}" if result.sop_instance_uid else ""
     logger.warning(
-        "C-STORE from %s refused%s with 0x%04X (%s): %s", peer_label(assoc), uid, code, result.code, result.reason
+        "C-STORE from %s refused%s with 0x%04X (%s): %s", peer_label(assoc), uid, code, result.code, _printable(result.reason)
     )
-    comment = "duplicate SOP Instance UID with different content" if code == CONFLICT else result.reason
+    if code == CONFLICT:
+        comment = "duplicate SOP Instance UID with different content"
+    else:
+        # The reason code first: the 64-character Error Comment may cut the sentence short.
+        comment = f"{result.code}: {result.reason}" if result.code else result.reason
     return status(code, comment)
 
 
@@ -110,9 +114,14 @@ def status(code: int, comment: str = "") -> Dataset:
     return answer
 
 
+def _printable(text: str) -> str:
+    # Reasons can quote the sender's bytes: no control characters (forged log lines) and
+    # no backslash (the LO value separator); ASCII keeps every SCU's decoder happy.
+    return "".join(ch if " " <= ch <= "~" and ch != "\\" else " " for ch in text)
+
+
 def _error_comment(text: str) -> str:
-    # LO: no backslash or control characters; ASCII keeps every SCU's decoder happy.
-    cleaned = "".join(ch if " " <= ch <= "~" and ch != "\\" else " " for ch in text)
+    cleaned = _printable(text)
     if len(cleaned) > ERROR_COMMENT_LENGTH:
         cleaned = cleaned[: ERROR_COMMENT_LENGTH - 3].rstrip() + "..."
     return cleaned

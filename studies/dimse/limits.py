@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import struct
+import threading
 import time
 from dataclasses import dataclass
 
@@ -59,6 +60,38 @@ class Limits:
         # PS3.8 9.3.5: the PDU-length of a P-DATA-TF is its variable field, which D.1 bounds
         # by the receiver's Maximum Length. Every other PDU is small by construction.
         return self.max_pdu if pdu_type == P_DATA_TF else self.max_associate_rq
+
+
+class AssociationCounts:
+    """How many associations each listener process holds, in memory shared across fork().
+
+    Each process writes only its own cell; a process decides on a new association from the
+    sum of the others' cells plus its own live count. Two processes deciding at the same
+    instant may both accept, so the total can exceed DICOM_MAX_ASSOCIATIONS by at most
+    (processes - 1), briefly: that is the price of having no cross-process lock, which a
+    crashed child could leave held forever.
+    """
+
+    def __init__(self, cells, index: int = 0):
+        self.cells = cells  # multiprocessing.Array("i", processes, lock=False)
+        self.index = index
+        self._lock = threading.Lock()  # += on a shared cell is not atomic across our threads
+
+    def others(self) -> int:
+        return sum(self.cells) - self.cells[self.index]
+
+    def add(self, delta: int) -> None:
+        with self._lock:
+            self.cells[self.index] += delta
+
+
+def count_association(event) -> None:
+    """EVT_REQUESTED: the association now takes a slot (pynetdicom checks the limit right after)."""
+    assoc = event.assoc
+    counts = getattr(assoc.ae, "counts", None)
+    if counts is not None and not getattr(assoc, "counted", False):
+        counts.add(1)
+        assoc.counted = True
 
 
 def peer_label(assoc: Association) -> str:
@@ -107,7 +140,7 @@ class LimitedDUL(DULServiceProvider):
         limit = self.limits.max_pdu_length(pdu_type)
         if length > limit:
             logger.warning(
-                "%s sent a %s PDU of %d bytes, over the %d-byte limit; aborting the association",
+                "%s sent a PDU (%s) of %d bytes, over the %d-byte limit; aborting the association",
                 peer_label(self.assoc),
                 PDU_NAMES[pdu_type],
                 length,
@@ -174,12 +207,18 @@ class LimitedAssociation(Association):
         self.acse_timeout = limits.association_timeout  # also the ARTIM timer (PS3.8 9.1.5)
         self.network_timeout = limits.network_timeout
         self.spool_files: set = set()  # filled by spool._spool_file in the DUL thread
+        self.counted = False  # set by count_association
 
     def run_reactor(self) -> None:
         try:
             super().run_reactor()
+            if self.requestor.primitive is None and not self.dul.refused:
+                logger.info("%s closed without associating (association timeout or disconnect)", peer_label(self))
         finally:
             # A transfer cut off half-way leaves its spool file; handlers ran in this thread,
             # so the DB connections they opened are this thread's to close.
             spool.remove(self.spool_files)
             connections.close_all()
+            if self.counted:
+                self.ae.counts.add(-1)
+                self.counted = False

@@ -27,7 +27,7 @@ from pynetdicom.sop_class import Verification
 from pynetdicom.transport import AssociationSocket, RequestHandler, ThreadedAssociationServer
 
 from studies.dimse import handlers, spool
-from studies.dimse.limits import LimitedAssociation, Limits
+from studies.dimse.limits import AssociationCounts, LimitedAssociation, Limits, count_association
 
 logger = logging.getLogger("studies.dimse")
 
@@ -38,6 +38,7 @@ CRASH_LOOP_SECONDS = 3.0
 STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
 EVENT_HANDLERS = [
+    (evt.EVT_REQUESTED, count_association),
     (evt.EVT_C_ECHO, handlers.handle_echo),
     (evt.EVT_C_STORE, handlers.handle_store),
     (evt.EVT_REJECTED, handlers.handle_rejected),
@@ -83,9 +84,15 @@ class ListenerConfig:
 
 
 class ListenerAE(ApplicationEntity):
+    """pynetdicom's AE with an association limit that holds across listener processes."""
+
+    def __init__(self, *args, counts: AssociationCounts, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.counts = counts
+
     @property
     def active_associations(self):
-        """Associations holding one of the DICOM_MAX_ASSOCIATIONS slots.
+        """This process's associations holding a slot.
 
         pynetdicom counts every accepted connection, so a few idle sockets would make it
         refuse modalities (A-ASSOCIATE-RJ "local limit exceeded") until they time out. Only
@@ -94,13 +101,24 @@ class ListenerAE(ApplicationEntity):
         """
         return [assoc for assoc in super().active_associations if assoc.requestor.primitive is not None]
 
+    @property
+    def maximum_associations(self) -> int:
+        # pynetdicom refuses a new association when this process's count exceeds this value
+        # (ACSE._negotiate_as_acceptor); taking the other processes' associations off the
+        # configured maximum makes that check hold for the listener as a whole.
+        return self._maximum_associations - self.counts.others()
 
-def build_ae(config: ListenerConfig) -> ListenerAE:
+    @maximum_associations.setter
+    def maximum_associations(self, value: int) -> None:
+        self._maximum_associations = value
+
+
+def build_ae(config: ListenerConfig, counts: AssociationCounts) -> ListenerAE:
     """The Storage SCP: every storage SOP class and Verification, every transfer syntax as sent."""
     # pynetdicom's "standard" logging formats every PDU and DIMSE message even when the log
     # level drops them; our handlers log what matters (per association, per failure).
     _config.LOG_HANDLER_LEVEL = "none"
-    ae = ListenerAE(ae_title=config.ae_title)
+    ae = ListenerAE(ae_title=config.ae_title, counts=counts)
     ae.maximum_associations = config.max_associations
     ae.maximum_pdu_size = config.limits.max_pdu  # announced as Maximum Length Received (PS3.8 D.1)
     ae.acse_timeout = config.limits.association_timeout
@@ -176,10 +194,10 @@ class ListenerServer(ThreadedAssociationServer):
         return True
 
 
-def make_server(config: ListenerConfig, *, reuse_port: bool = False) -> ListenerServer:
+def make_server(config: ListenerConfig, counts: AssociationCounts, *, reuse_port: bool = False) -> ListenerServer:
     """Bind the listening socket (raises OSError if the port is taken) without serving yet."""
     spool.install(config.spool_dir)
-    ae = build_ae(config)
+    ae = build_ae(config, counts)
     server = ae.make_server(
         (config.bind_address, config.port),
         evt_handlers=EVENT_HANDLERS,
@@ -193,9 +211,9 @@ def make_server(config: ListenerConfig, *, reuse_port: bool = False) -> Listener
     return server
 
 
-def serve(config: ListenerConfig, stop: threading.Event, *, reuse_port: bool = False) -> None:
+def serve(config: ListenerConfig, stop: threading.Event, counts: AssociationCounts, *, reuse_port: bool = False) -> None:
     """Serve until ``stop`` is set, then let the associations in flight finish (up to a grace period)."""
-    server = make_server(config, reuse_port=reuse_port)
+    server = make_server(config, counts, reuse_port=reuse_port)
     accept_loop = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, name="dicom-accept", daemon=True)
     accept_loop.start()
     logger.info(
@@ -237,30 +255,31 @@ def run(config: ListenerConfig, processes: int = 1) -> int:
     # A file still being received is rewritten with every fragment; an hour-old one is an orphan.
     spool.remove_stale(config.spool_dir, older_than=max(3600.0, 2 * (config.limits.network_timeout or 0)))
     stop = stop_on_signals()
+    context = multiprocessing.get_context("fork")
+    cells = context.Array("i", max(processes, 1), lock=False)
     if processes <= 1:
-        serve(config, stop)
+        serve(config, stop, AssociationCounts(cells))
         return 0
-    return _supervise(config, processes, stop)
+    return _supervise(config, processes, stop, context, cells)
 
 
-def _supervise(config: ListenerConfig, processes: int, stop: threading.Event) -> int:
+def _supervise(config: ListenerConfig, processes: int, stop: threading.Event, context, cells) -> int:
     # Children must open their own database connections: a socket shared across fork()
     # interleaves two processes' protocol streams.
     connections.close_all()
-    context = multiprocessing.get_context("fork")
-    children: list[tuple[multiprocessing.Process, float]] = []
 
-    def start() -> tuple[multiprocessing.Process, float]:
+    def start(index: int) -> tuple[multiprocessing.Process, float]:
+        cells[index] = 0  # a dead child's associations died with it
         # Signals stay blocked across fork() until the child has its own handlers installed.
         signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
         try:
-            child = context.Process(target=_child, args=(config,), name="dicom-listener", daemon=False)
+            child = context.Process(target=_child, args=(config, cells, index), name="dicom-listener", daemon=False)
             child.start()
         finally:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
         return child, time.monotonic()
 
-    children = [start() for _ in range(processes)]
+    children = [start(index) for index in range(processes)]
     logger.info("DICOM listener supervising %d processes on port %s", processes, config.port)
     exit_code = 0
     while not stop.wait(0.5):
@@ -273,7 +292,7 @@ def _supervise(config: ListenerConfig, processes: int, stop: threading.Event) ->
                 stop.set()
                 break
             logger.warning("listener process %d exited (code %s); starting another", child.pid, child.exitcode)
-            children[index] = start()
+            children[index] = start(index)
     for child, _ in children:
         if child.is_alive():
             os.kill(child.pid, signal.SIGTERM)
@@ -284,7 +303,7 @@ def _supervise(config: ListenerConfig, processes: int, stop: threading.Event) ->
     return exit_code
 
 
-def _child(config: ListenerConfig) -> None:
+def _child(config: ListenerConfig, cells, index: int) -> None:
     stop = stop_on_signals()
     signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
-    serve(config, stop, reuse_port=True)
+    serve(config, stop, AssociationCounts(cells, index), reuse_port=True)

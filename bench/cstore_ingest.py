@@ -1,0 +1,180 @@
+"""C-STORE ingest throughput: two parallel storescu associations send the 140-slice CT_HEAD.
+
+Measures from the first send until all 140 instances are queryable in the index and prints
+instances/s, with 1 and with 2 listener processes (``--processes`` to choose).
+
+The database: a scratch database ``lumen_bench`` on the PostgreSQL server named by
+DATABASE_URL (dropped and re-created), or SQLite in the scratch data dir without DATABASE_URL.
+The archive: a scratch LUMEN_DATA_DIR under /tmp. Nothing of the real installation is touched.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/lumen .venv/bin/python bench/cstore_ingest.py
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+SAMPLES = Path(os.environ.get("LUMEN_SAMPLES_DIR", REPO.parent / "shared" / "dicom-samples"))
+CT_HEAD = SAMPLES / "ct_series" / "philips_ingenuity_head_phantom_1mm"
+PYTHON = str(REPO / ".venv" / "bin" / "python") if (REPO / ".venv" / "bin" / "python").exists() else sys.executable
+SCRATCH_DB = "lumen_bench"
+
+
+def scratch_database_url(base: str | None, data_dir: Path) -> str:
+    if not base:
+        return f"sqlite:///{data_dir / 'bench.sqlite3'}"
+    import psycopg
+
+    parts = urlsplit(base)
+    admin_url = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {SCRATCH_DB} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {SCRATCH_DB}")
+    return urlunsplit(parts._replace(path=f"/{SCRATCH_DB}"))
+
+
+def drop_scratch_database(base: str | None) -> None:
+    if not base:
+        return
+    import psycopg
+
+    with psycopg.connect(urlunsplit(urlsplit(base)._replace(path="/postgres")), autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {SCRATCH_DB} WITH (FORCE)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"the listener exited with code {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit("the listener did not open its port")
+
+
+def empty_archive(data_dir: Path) -> None:
+    from studies.models import Instance, Patient, Series, Study
+
+    Instance.objects.all().delete()
+    Series.objects.all().delete()
+    Study.objects.all().delete()
+    Patient.objects.all().delete()
+    shutil.rmtree(data_dir / "archive", ignore_errors=True)
+    (data_dir / "archive").mkdir()
+
+
+def one_run(env: dict, processes: int, files: list[Path]) -> tuple[float, float]:
+    """Seconds until both storescu finished, and until all instances were in the index."""
+    from django.db import connection
+
+    from studies.models import Instance
+
+    port = free_port()
+    listener = subprocess.Popen(
+        [PYTHON, "manage.py", "dicomserver", "--port", str(port), "--processes", str(processes)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for_port(port, listener)
+        time.sleep(0.5 * processes)  # let every child bind before connections are spread over them
+        halves = [files[0::2], files[1::2]]
+        start = time.perf_counter()
+        senders = [
+            subprocess.Popen(
+                ["storescu", "-aet", "BENCH", "-aec", "LUMEN", "127.0.0.1", str(port), *map(str, half)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for half in halves
+        ]
+        for sender in senders:
+            _, errors = sender.communicate()
+            if sender.returncode != 0:
+                raise SystemExit(f"storescu failed ({sender.returncode}): {errors[-2000:]}")
+        sent = time.perf_counter() - start
+        while Instance.objects.count() < len(files):
+            time.sleep(0.01)
+        indexed = time.perf_counter() - start
+        connection.close()
+        return sent, indexed
+    finally:
+        listener.terminate()
+        try:
+            _, errors = listener.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            listener.kill()
+            _, errors = listener.communicate()
+        problems = [line for line in (errors or "").splitlines() if " ERROR " in line or " WARNING " in line]
+        if problems:
+            print("  listener warnings:", *problems[:5], sep="\n    ")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--processes", type=int, nargs="+", default=[1, 2], help="listener process counts to measure")
+    parser.add_argument("--runs", type=int, default=2, help="runs per process count (the best is reported)")
+    args = parser.parse_args()
+    if shutil.which("storescu") is None:
+        raise SystemExit("storescu (DCMTK) is not installed")
+    files = sorted(p for p in CT_HEAD.iterdir() if p.is_file())
+    if len(files) != 140:
+        raise SystemExit(f"expected the 140-slice CT_HEAD under {CT_HEAD}")
+
+    base_url = os.environ.get("DATABASE_URL")
+    data_dir = Path(tempfile.mkdtemp(prefix="lumen-bench-cstore-"))
+    database_url = scratch_database_url(base_url, data_dir)
+    env = {**os.environ, "DATABASE_URL": database_url, "LUMEN_DATA_DIR": str(data_dir), "LOG_LEVEL": "WARNING"}
+    os.environ.update({"DATABASE_URL": database_url, "LUMEN_DATA_DIR": str(data_dir), "DJANGO_SETTINGS_MODULE": "pacs.settings"})
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    engine = "PostgreSQL" if base_url else "SQLite"
+    size_mb = sum(p.stat().st_size for p in files) / 1e6
+    print(f"C-STORE ingest: {len(files)} CT slices ({size_mb:.0f} MB), 2 parallel storescu associations, {engine}")
+    try:
+        for processes in args.processes:
+            results = []
+            for _ in range(args.runs):
+                empty_archive(data_dir)
+                sent, indexed = one_run(env, processes, files)
+                results.append(indexed)
+                print(f"  {processes} listener process(es): sent in {sent:.2f} s, all indexed in {indexed:.2f} s "
+                      f"= {len(files) / indexed:.0f} instances/s")
+            print(f"  best with {processes} process(es): {len(files) / min(results):.0f} instances/s")
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        drop_scratch_database(base_url)
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
