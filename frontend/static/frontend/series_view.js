@@ -136,17 +136,17 @@
     event.preventDefault();
   });
 
-  // A wheel notch is about 100 px in Chromium; trackpads send many small deltas, so they add up.
+  // One step per wheel notch (Chromium reports about 100 px, others 53 or 120, or 3 lines);
+  // a trackpad sends many small deltas, which add up to a step.
   let wheelDelta = 0;
   stage.addEventListener(
     "wheel",
     (event) => {
       event.preventDefault();
       wheelDelta += event.deltaMode === 0 ? event.deltaY : event.deltaY * 40;
-      while (Math.abs(wheelDelta) >= 40) {
-        const direction = Math.sign(wheelDelta);
-        wheelDelta -= direction * 40;
-        go(direction);
+      if (Math.abs(wheelDelta) >= 50) {
+        go(Math.sign(wheelDelta));
+        wheelDelta = 0;
       }
     },
     { passive: false },
