@@ -5,6 +5,7 @@ test database and archive; rows are committed (transaction=True) so both sides s
 """
 from __future__ import annotations
 
+import csv
 import hashlib
 import os
 import signal
@@ -24,7 +25,7 @@ from pynetdicom.sop_class import CTImageStorage
 from studies.dicomfile import read_header
 from studies.models import Instance, Patient, Series, Study
 from studies.storage import dicom_storage
-from tests.conftest import CT_ABDOMEN, CT_HEAD, PYTHON, REPO, archived_files, free_port, require_tool
+from tests.conftest import CT_ABDOMEN, CT_HEAD, PYTHON, REPO, SAMPLES, archived_files, free_port, require_tool
 
 pytestmark = [pytest.mark.dcmtk, pytest.mark.django_db(transaction=True)]
 
@@ -174,24 +175,57 @@ def test_two_associations_sending_the_same_study_at_once_make_one_hierarchy(star
     assert study.number_of_study_related_series == 1
 
 
-def test_a_raw_sender_gets_its_dataset_bytes_archived_untouched(start_listener, monkeypatch):
-    # storescu re-encodes undefined-length sequences; pynetdicom with chunked sending puts the
-    # file's own dataset bytes on the wire, so this series checks the listener never re-encodes.
-    listener = start_listener()
-    files = series_files(CT_ABDOMEN)[:5]
+def send_raw(listener: Listener, files: list[Path], monkeypatch) -> list[int]:
+    """C-STORE each file's own dataset bytes (pynetdicom chunked sending: no decoding, no re-encoding)."""
     monkeypatch.setattr(_config, "STORE_SEND_CHUNKED_DATASET", True)
     ae = AE(ae_title="RAW_SENDER")
-    ae.add_requested_context(CTImageStorage, ExplicitVRLittleEndian)
+    for path in files:
+        header = read_header(path)
+        ae.add_requested_context(str(header.dataset.SOPClassUID), header.transfer_syntax_uid)
     assoc = ae.associate("127.0.0.1", listener.port, ae_title=AE_TITLE)
     assert assoc.is_established
     try:
-        statuses = [assoc.send_c_store(path).Status for path in files]
+        return [assoc.send_c_store(path).Status for path in files]
     finally:
         assoc.release()
 
-    assert statuses == [0x0000] * len(files)
+
+def test_a_raw_sender_gets_its_dataset_bytes_archived_untouched_across_many_pdus(start_listener, monkeypatch):
+    # storescu re-encodes undefined-length sequences (this series has them); a 16 KiB maximum
+    # PDU splits each 0.5 MB slice over ~32 P-DATA-TF PDUs that the listener must join exactly.
+    listener = start_listener(DICOM_MAX_PDU="16384")
+    files = series_files(CT_ABDOMEN)[:5]
+
+    assert send_raw(listener, files, monkeypatch) == [0x0000] * len(files)
+
     for path in files:
         instance = Instance.objects.get(sop_instance_uid=str(read_header(path).dataset.SOPInstanceUID))
+        assert dataset_sha256(Path(dicom_storage().path(instance.storage_key))) == dataset_sha256(path)
+
+
+def compressed_samples() -> list[Path]:
+    """One storable sample per transfer syntax other than Explicit VR Little Endian (from the MANIFEST)."""
+    chosen: dict[str, Path] = {}
+    with open(SAMPLES / "manifest.csv", newline="") as handle:
+        for row in csv.DictReader(handle):
+            syntax = row["transfer_syntax_uid"]
+            if row["study_uid"] and row["series_uid"] and syntax and syntax != ExplicitVRLittleEndian:
+                chosen.setdefault(syntax, SAMPLES / row["path"])
+    if len(chosen) < 10:
+        pytest.skip("the compressed samples are not available")
+    return list(chosen.values())
+
+
+def test_compressed_and_big_endian_transfer_syntaxes_are_accepted_and_archived_as_sent(start_listener, monkeypatch):
+    listener = start_listener()
+    files = compressed_samples()  # JPEG baseline/extended/lossless, JPEG-LS, J2K, HTJ2K, RLE, deflate, big endian...
+
+    assert send_raw(listener, files, monkeypatch) == [0x0000] * len(files)
+
+    for path in files:
+        header = read_header(path)
+        instance = Instance.objects.get(sop_instance_uid=str(header.dataset.SOPInstanceUID))
+        assert instance.transfer_syntax_uid == header.transfer_syntax_uid
         assert dataset_sha256(Path(dicom_storage().path(instance.storage_key))) == dataset_sha256(path)
 
 
