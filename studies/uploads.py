@@ -251,15 +251,18 @@ def _claim_next(job: UploadJob) -> UploadItem | None:
     """pending → processing for one item; the UPDATE must change exactly one row to count."""
     while True:
         # In upload order; a task that loses an item to another one tries the next few before asking again.
-        candidates = list(UploadItem.objects.filter(job=job, status=Status.PENDING).order_by("id").values_list("id", flat=True)[:8])
+        candidates = list(
+            UploadItem.objects.filter(job=job, status=Status.PENDING).order_by("id").only("id", "job_id", "name", "kind", "spool_name")[:8]
+        )
         if not candidates:
             return None
         for candidate in candidates:
-            claimed = UploadItem.objects.filter(pk=candidate, status=Status.PENDING).update(
+            claimed = UploadItem.objects.filter(pk=candidate.pk, status=Status.PENDING).update(
                 status=Status.PROCESSING, claimed_at=timezone.now()
             )
             if claimed == 1:
-                return UploadItem.objects.get(pk=candidate)
+                candidate.status = Status.PROCESSING
+                return candidate
 
 
 def _ingest(job: UploadJob, item: UploadItem, origin: Origin) -> None:

@@ -222,14 +222,14 @@ def test_an_empty_upload_completes_as_done(alice):
     assert upload_progress(job=job, user=alice)["items"] == []
 
 
-def test_the_summary_links_only_studies_the_uploader_may_see(alice, charlie, tmp_path):
+def test_charlie_cannot_reach_alices_study_by_uploading_a_copy_of_her_file(alice, charlie, tmp_path):
     slice_ = write_dicom(tmp_path / "s.dcm")
     alices = upload_job_create(owner=alice)
     upload_receive_batch(job=alices, files=as_uploads(("s.dcm", slice_)))
     upload_complete(job=alices)
     upload_process(job_id=alices.id)
 
-    # Charlie sends the very same file: it is already stored, but the study stays Alice's.
+    # Charlie sends the very same file: the funnel refuses it, and his summary links no study.
     charlies = upload_job_create(owner=charlie)
     upload_receive_batch(job=charlies, files=as_uploads(("s.dcm", slice_)))
     upload_complete(job=charlies)
@@ -237,6 +237,7 @@ def test_the_summary_links_only_studies_the_uploader_may_see(alice, charlie, tmp
 
     charlies.refresh_from_db()
     progress = upload_progress(job=charlies, user=charlie)
-    assert progress["counts"]["duplicate"] == 1
+    assert [(i["status"], i["reason"]) for i in progress["items"]] == [("rejected", "the instance belongs to a study you may not add to")]
     assert progress["studies"] == []
+    assert visible_studies(charlie).count() == 0
     assert len(upload_progress(job=UploadJob.objects.get(pk=alices.pk), user=alice)["studies"]) == 1
