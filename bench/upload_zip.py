@@ -67,6 +67,10 @@ def main() -> None:
         create_user = "from django.contrib.auth import get_user_model; get_user_model().objects.create_user('bench', password=%r)" % PASSWORD
         subprocess.run([*manage, "shell", "-c", create_user], cwd=REPO, env=env, check=True)
 
+        floor = in_process_floor(manage, env)
+        subprocess.run([*manage, "flush", "--noinput"], cwd=REPO, env=env, check=True)
+        subprocess.run([*manage, "shell", "-c", create_user], cwd=REPO, env=env, check=True)
+
         archive = data_dir / "ct_head.zip"
         started = time.perf_counter()
         build_zip(archive, store=args.store)
@@ -102,6 +106,8 @@ def main() -> None:
         total = timings["upload start → all stored"]
         print(f"upload start → all stored: {total:.2f} s (target ≤ 3 s) {'OK' if total <= 3 else 'SLOWER THAN TARGET'}; "
               f"{74.6 / total:.0f} MB/s, {counts['stored'] / total:.0f} instances/s")
+        print(f"for comparison, the funnel alone (one process, no HTTP, no ZIP): {floor:.2f} s for 140 files "
+              f"({floor / 140 * 1000:.0f} ms per file)")
         if args.worker_log:
             print(*[line for line in worker_log.read_text().splitlines() if "Task " in line], sep="\n")
         if counts["stored"] != 140:
@@ -117,6 +123,18 @@ def main() -> None:
                 process.kill()
         drop_scratch_database(base_db)
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def in_process_floor(manage: list[str], env: dict) -> float:
+    """ingest_file over the 140 files in one process: what the worker's share is made of."""
+    code = (
+        "import time; from pathlib import Path; from studies.ingest import Origin, ingest_file\n"
+        f"files = sorted(Path({str(CT_HEAD)!r}).iterdir()); t = time.perf_counter()\n"
+        "assert all(ingest_file(f, origin=Origin()).ok for f in files)\n"
+        "print('FLOOR', time.perf_counter() - t)"
+    )
+    result = subprocess.run([*manage, "shell", "-c", code], cwd=REPO, env=env, check=True, capture_output=True, text=True)
+    return float(result.stdout.split("FLOOR")[1])
 
 
 def upload(client: "Session", archive: Path) -> dict:
