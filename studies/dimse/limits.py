@@ -14,10 +14,20 @@ DICOM_ASSOCIATION_TIMEOUT from the connection until the A-ASSOCIATE-RQ has arriv
 DICOM_NETWORK_TIMEOUT per read. A subclass installed through our own Association subclass
 is used (rather than patching pynetdicom's class) so that only the listener's associations
 get the stricter behaviour.
+
+The same two subclasses stop pynetdicom's busy polling: both threads of an association wake
+every millisecond (``time.sleep(0.001)`` loops) even when idle, ~5% of a core per open
+association, and each wake-up takes the GIL from the thread running ingest. Here the DUL
+thread blocks in select() on its socket and a wake-up pipe, and the association thread on an
+Event set whenever the DUL hands it something; both still look around every 50 ms for
+timers (ARTIM, network timeout) and shutdown.
 """
 from __future__ import annotations
 
 import logging
+import os
+import queue
+import select
 import struct
 import threading
 import time
@@ -25,6 +35,7 @@ from dataclasses import dataclass
 
 from django.db import connections
 from pynetdicom.association import Association
+from pynetdicom.dimse import DIMSEServiceProvider
 from pynetdicom.dul import DULServiceProvider
 
 from studies.dimse import spool
@@ -46,6 +57,8 @@ PDU_NAMES = {
 }
 P_DATA_TF = 0x04
 A_ASSOCIATE_RQ = 0x01
+# How long an idle association thread sleeps before re-checking timers and shutdown.
+IDLE_WAKEUP = 0.05
 
 
 @dataclass(frozen=True)
@@ -116,6 +129,66 @@ class LimitedDUL(DULServiceProvider):
         # pynetdicom makes the DUL thread non-daemon; a listener told to stop would then wait
         # for every idle peer. Shutdown is handled by server.serve() instead.
         self.daemon = True
+        # Event-driven instead of sleep(0.001) polling: see the module docstring.
+        self._run_loop_delay = 0
+        self._wake_lock = threading.Lock()
+        self._wake_read, self._wake_write = os.pipe()
+        os.set_blocking(self._wake_read, False)
+        os.set_blocking(self._wake_write, False)
+
+    def run_reactor(self) -> None:
+        try:
+            super().run_reactor()
+        finally:
+            self.close_wakeup()
+
+    def send_pdu(self, primitive) -> None:
+        super().send_pdu(primitive)
+        self._wake()
+
+    def kill_dul(self) -> None:
+        super().kill_dul()
+        self._wake()
+
+    def _wake(self) -> None:
+        with self._wake_lock:
+            if self._wake_write is not None:
+                try:
+                    os.write(self._wake_write, b"\0")
+                except OSError:  # the pipe is full: the thread is awake already
+                    pass
+
+    def close_wakeup(self) -> None:
+        with self._wake_lock:
+            if self._wake_write is not None:
+                os.close(self._wake_read)
+                os.close(self._wake_write)
+                self._wake_read = self._wake_write = None
+
+    def _is_transport_event(self) -> bool:
+        # Called by run_reactor when no local primitive is waiting: block here (not in a
+        # 1 ms sleep) until the peer sends something, the association thread queues a
+        # primitive (send_pdu wakes us), or it is time to look at the timers again.
+        self._wait_for_work()
+        return super()._is_transport_event()
+
+    def _wait_for_work(self) -> None:
+        if self._kill_thread or not self.event_queue.empty() or not self.to_provider_queue.empty():
+            return
+        wake = self._wake_read
+        if wake is None:
+            return
+        raw = self.socket.socket if self.socket is not None else None
+        watched = [wake] if raw is None or raw.fileno() < 0 else [wake, raw]
+        try:
+            readable, _, _ = select.select(watched, [], [], IDLE_WAKEUP)
+        except (OSError, ValueError):  # the socket was closed under us
+            return
+        if wake in readable:
+            try:
+                os.read(wake, 4096)
+            except OSError:
+                pass
 
     def _read_pdu_data(self) -> None:
         # Same contract as DULServiceProvider._read_pdu_data: read one PDU, queue its event.
@@ -208,6 +281,18 @@ class LimitedAssociation(Association):
         self.network_timeout = limits.network_timeout
         self.spool_files: set = set()  # filled by spool._spool_file in the DUL thread
         self.counted = False  # set by count_association
+        # The acceptor reactor (Association._run_reactor) polls dimse.get_msg(block=False) after
+        # a 1 ms sleep; make that call wait for something to do instead (module docstring).
+        self._activity = threading.Event()
+        self.dimse.msg_queue = _NotifyingQueue(self._activity)
+        self.dul.to_user_queue = _NotifyingQueue(self._activity)
+        self.dimse.get_msg = self._next_message
+
+    def _next_message(self, block: bool = False):
+        if not block and self.dimse.msg_queue.empty() and self.dul.to_user_queue.empty():
+            self._activity.wait(IDLE_WAKEUP)
+        self._activity.clear()  # anything queued from here on sets it again
+        return DIMSEServiceProvider.get_msg(self.dimse, block)
 
     def run_reactor(self) -> None:
         try:
@@ -222,3 +307,17 @@ class LimitedAssociation(Association):
             if self.counted:
                 self.ae.counts.add(-1)
                 self.counted = False
+            if not self.dul.is_alive():
+                self.dul.close_wakeup()
+
+
+class _NotifyingQueue(queue.Queue):
+    """A queue that sets ``event`` on every put: what the association thread waits on."""
+
+    def __init__(self, event: threading.Event):
+        super().__init__()
+        self._event = event
+
+    def put(self, item, block=True, timeout=None) -> None:
+        super().put(item, block, timeout)
+        self._event.set()
