@@ -1,14 +1,22 @@
 """The listener's defences, over loopback: the calling-AE allow-list, the association timeout,
-the association limit, and PDU lengths pynetdicom would otherwise read into memory whole."""
+the association limit, PDU lengths pynetdicom would otherwise read into memory whole, and
+transfers cut off half-way."""
 from __future__ import annotations
 
 import socket
 import struct
+import time
+from io import BytesIO
 
 import pytest
-from pydicom.uid import ExplicitVRLittleEndian
+from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 from pynetdicom import AE
+from pynetdicom.dimse_messages import C_STORE_RQ
+from pynetdicom.dimse_primitives import C_STORE
+from pynetdicom.pdu import P_DATA_TF
 from pynetdicom.sop_class import CTImageStorage, Verification
+
+from studies.models import Instance
 
 from tests.studies.test_dicomserver import AE_TITLE, echoscu, start_listener  # noqa: F401 - the fixture
 
@@ -111,3 +119,40 @@ def _read_until_closed(peer: socket.socket) -> bytes:
     except ConnectionResetError:
         pass
     return received
+
+
+def test_a_transfer_cut_off_half_way_leaves_no_spool_file_and_no_row(start_listener, data_dir):
+    listener = start_listener()
+    ae = AE(ae_title="FLAKY")
+    ae.add_requested_context(CTImageStorage, ExplicitVRLittleEndian)
+    assoc = ae.associate("127.0.0.1", listener.port, ae_title=AE_TITLE)
+    assert assoc.is_established
+    request = C_STORE()
+    request.MessageID = 1
+    request.AffectedSOPClassUID = CTImageStorage
+    request.AffectedSOPInstanceUID = generate_uid()
+    request.Priority = 2
+    request.DataSet = BytesIO(bytes(200_000))  # the dataset bytes: only a part will be sent
+    message = C_STORE_RQ()
+    message.primitive_to_message(request)
+    fragments = list(message.encode_msg(assoc.accepted_contexts[0].context_id, 16384))
+
+    raw = assoc.dul.socket.socket
+    for fragment in fragments[: len(fragments) // 2]:  # the command and half of the dataset
+        raw.sendall(P_DATA_TF(fragment).encode())
+    spool = data_dir / "spool" / "dicom"
+    assert _eventually(lambda: any(spool.iterdir()))  # the listener is writing the dataset to its spool
+    assoc.abort()
+
+    assert _eventually(lambda: not any(spool.iterdir())), list(spool.iterdir())
+    assert 'association from AE "FLAKY" at 127.0.0.1:' in listener.log
+    assert Instance.objects.count() == 0
+
+
+def _eventually(condition, within: float = 20) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
