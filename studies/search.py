@@ -22,14 +22,14 @@ from studies.selectors import visible_studies
 
 PAGE_SIZE = 50
 # Counting every match of a broad search over a large archive costs more than the page itself,
-# so the count stops this many pages past the one shown ("page 3 of 13+").
-COUNT_PAGES_AHEAD = 10
+# so the count stops this many pages past the one shown ("page 3 of 8+").
+COUNT_PAGES_AHEAD = 5
 
 # A Modality is a CS value (PS3.5 6.2): upper-case letters, digits, space and underscore, ≤ 16 chars.
 MODALITY_RE = re.compile(r"^[A-Z0-9_ ]{1,16}$")
 
 # Patient criteria matching at most this many patients are resolved to their ids first.
-PATIENT_LOOKUP_MAX = 1000
+PATIENT_LOOKUP_MAX = 3000
 
 STUDY_ORDER = (F("study_date").desc(nulls_last=True), F("id").desc())
 
@@ -212,7 +212,7 @@ def page_of(queryset: QuerySet, number: int, *, per_page: int = PAGE_SIZE, pages
     """Page ``number`` (1-based; past the end means the last page) with a count capped a few pages ahead."""
     number = max(1, number)
     cap = (number + pages_ahead) * per_page + 1
-    total = queryset.order_by()[:cap].count()
+    total = queryset.select_related(None).order_by().values("pk")[:cap].count()
     exact = total < cap
     if exact:
         number = min(number, max(1, math.ceil(total / per_page)))

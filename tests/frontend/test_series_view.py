@@ -129,3 +129,8 @@ def test_dicom_text_in_the_series_view_is_escaped(client, alice, tmp_path):
     assert "<script>alert(1)" not in html and "<img src=x" not in html
     assert "&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;^EVIL" in html
     config_of(html)  # still one intact json_script element
+
+
+def test_the_series_view_asks_for_a_login_first(client, abdomen):
+    response = client.get(url(abdomen))
+    assert response.status_code == 302 and response["Location"].startswith("/login/")
