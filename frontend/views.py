@@ -56,8 +56,6 @@ def viewer_config(series: Series) -> dict:
         "slice_thickness", "pixel_spacing", "window_center", "window_width",
     )
     return {
-        "studyUid": series.study.study_instance_uid,
-        "seriesUid": series.series_instance_uid,
         "frameUrl": _frame_url_template(series),
         "presets": WINDOW_PRESETS,
         "instances": [

@@ -47,7 +47,8 @@ class StudyCriteria:
 
 
 def search_studies(*, user, criteria: StudyCriteria) -> QuerySet[Study]:
-    """The studies ``user`` may see that match every given criterion, newest study date first."""
+    """The studies ``user`` may see that match every given criterion, newest study date first.
+    (Patient criteria are looked up at once; the studies themselves are a lazy queryset.)"""
     studies = visible_studies(user).select_related("patient")
     patient_match = Q()
     if criteria.patient_name:
