@@ -61,21 +61,23 @@ def handle_store(event) -> Dataset:
     """C-STORE (PS3.4 B.2): ingest the spooled dataset, delete the spool file, answer with a status."""
     assoc = event.assoc
     path = Path(event.dataset_path)
-    close_old_connections()  # a long-lived process: drop connections the database has closed
     try:
-        result = ingest_file(path, origin=origin_of(assoc))
+        close_old_connections()  # a long-lived process: drop connections the database has closed
+        return response_for(ingest_file(path, origin=origin_of(assoc)), assoc)
     except DatabaseError as exc:
         logger.error("C-STORE from %s: the archive database failed: %s", peer_label(assoc), exc)
-        return status(OUT_OF_RESOURCES, "the archive database is unavailable")
+        return status(OUT_OF_RESOURCES, "out-of-resources: the archive database is unavailable")
     except Exception:
         logger.exception("C-STORE from %s: unexpected error while storing", peer_label(assoc))
-        return status(INTERNAL_ERROR, "internal error in the archive; see its log")
+        return status(INTERNAL_ERROR, "internal-error: see the archive's log")
     finally:
         # ingest copied the bytes into the archive (or refused them); the spool copy goes now.
         path.unlink(missing_ok=True)
         getattr(assoc, "spool_files", set()).discard(path)
-        close_old_connections()
-    return response_for(result, assoc)
+        try:
+            close_old_connections()
+        except DatabaseError:
+            pass  # the next C-STORE reconnects
 
 
 def response_for(result: IngestResult, assoc) -> Dataset:

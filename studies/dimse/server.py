@@ -7,6 +7,8 @@ across them.
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 import multiprocessing
 import os
@@ -35,6 +37,7 @@ SHUTDOWN_GRACE = 8.0
 # A child that dies this soon after it started (port taken, bad config) is not restarted.
 CRASH_LOOP_SECONDS = 3.0
 STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 EVENT_HANDLERS = [
     (evt.EVT_REQUESTED, count_association),
@@ -276,7 +279,9 @@ def _supervise(config: ListenerConfig, processes: int, stop: threading.Event, co
         # Signals stay blocked across fork() until the child has its own handlers installed.
         signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
         try:
-            child = context.Process(target=_child, args=(config, cells, index), name="dicom-listener", daemon=False)
+            child = context.Process(
+                target=_child, args=(config, cells, index, os.getpid()), name="dicom-listener", daemon=False
+            )
             child.start()
         finally:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
@@ -306,7 +311,20 @@ def _supervise(config: ListenerConfig, processes: int, stop: threading.Event, co
     return exit_code
 
 
-def _child(config: ListenerConfig, cells, index: int) -> None:
+def _child(config: ListenerConfig, cells, index: int, parent: int) -> None:
     stop = stop_on_signals()
+    _stop_with_parent()
+    if os.getppid() != parent:  # the supervisor died before prctl took effect
+        return
     signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     serve(config, stop, AssociationCounts(cells, index), reuse_port=True)
+
+
+def _stop_with_parent() -> None:
+    """Get SIGTERM if the supervisor dies (even by SIGKILL): an orphaned child would keep
+    the port and, through SO_REUSEPORT, silently share it with the next listener started."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux: the supervisor's own shutdown still stops us
+        pass

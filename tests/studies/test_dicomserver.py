@@ -283,6 +283,29 @@ def test_several_listener_processes_share_the_port(start_listener):
     pids = {line.split("(pid ")[1].split(",")[0] for line in listener.log.splitlines() if "DICOM listener LUMEN on" in line}
     assert len(pids) == 2
     assert listener.stop() == 0
-    for pid in pids:
-        with pytest.raises(ProcessLookupError):
-            os.kill(int(pid), 0)  # the children went with the supervisor
+    assert not any(_alive(int(pid)) for pid in pids)  # the children went with the supervisor
+
+
+def test_listener_processes_do_not_outlive_a_killed_supervisor(start_listener):
+    listener = start_listener("--processes", "2")
+    pids = {int(line.split("(pid ")[1].split(",")[0]) for line in listener.log.splitlines() if "DICOM listener LUMEN on" in line}
+
+    listener.process.kill()  # SIGKILL: the supervisor cannot forward anything
+    listener.process.wait()
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in pids)  # the port is free for the next listener
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie still answers kill(0); it has exited but its parent (now init) has not reaped it yet.
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return False
