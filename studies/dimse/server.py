@@ -22,7 +22,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connections
-from pynetdicom import ALL_TRANSFER_SYNTAXES, AE as ApplicationEntity, AllStoragePresentationContexts, _config, evt
+from pynetdicom import AE as ApplicationEntity
+from pynetdicom import ALL_TRANSFER_SYNTAXES, AllStoragePresentationContexts, _config, evt
 from pynetdicom._globals import MODE_ACCEPTOR
 from pynetdicom.sop_class import Verification
 from pynetdicom.transport import AssociationSocket, RequestHandler, ThreadedAssociationServer

@@ -17,8 +17,10 @@ from pynetdicom.pdu import P_DATA_TF
 from pynetdicom.sop_class import CTImageStorage, Verification
 
 from studies.models import Instance
+from tests.studies import test_dicomserver
+from tests.studies.test_dicomserver import AE_TITLE, echoscu
 
-from tests.studies.test_dicomserver import AE_TITLE, echoscu, start_listener  # noqa: F401 - the fixture
+start_listener = test_dicomserver.start_listener  # the fixture that starts `manage.py dicomserver`
 
 pytestmark = [pytest.mark.dcmtk, pytest.mark.django_db(transaction=True)]
 

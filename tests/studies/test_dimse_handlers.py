@@ -132,7 +132,8 @@ def test_a_truncated_dataset_is_refused_as_cannot_understand_and_leaves_no_file(
 def test_an_archive_that_cannot_be_written_is_answered_out_of_resources(spool, settings, tmp_path):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("the archive cannot create folders under a file")
-    settings.STORAGES = {**settings.STORAGES, "dicom": {"BACKEND": "studies.storage.DicomFileStorage", "OPTIONS": {"location": blocker}}}
+    archive = {"BACKEND": "studies.storage.DicomFileStorage", "OPTIONS": {"location": blocker}}
+    settings.STORAGES = {**settings.STORAGES, "dicom": archive}
 
     answer = handlers.handle_store(c_store_event(modality_association(), spooled_instance(spool)))
 
