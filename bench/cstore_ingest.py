@@ -133,6 +133,16 @@ def one_run(env: dict, processes: int, files: list[Path]) -> tuple[float, float]
             print("  listener warnings:", *problems[:5], sep="\n    ")
 
 
+def in_process_floor(files: list[Path], data_dir: Path) -> float:
+    """ingest_file over the same files in this process, one thread, no network: the funnel's own cost."""
+    from studies.ingest import Origin, ingest_file
+
+    empty_archive(data_dir)
+    started = time.perf_counter()
+    assert all(ingest_file(path, origin=Origin(calling_ae_title="FLOOR")).ok for path in files)
+    return time.perf_counter() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--processes", type=int, nargs="+", default=[1, 2], help="listener process counts to measure")
@@ -157,7 +167,8 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     engine = "PostgreSQL" if base_url else "SQLite"
     size_mb = sum(p.stat().st_size for p in files) / 1e6
-    print(f"C-STORE ingest: {len(files)} CT slices ({size_mb:.0f} MB), 2 parallel storescu associations, {engine}")
+    print(f"C-STORE ingest: {len(files)} CT slices ({size_mb:.0f} MB), 2 parallel storescu associations, {engine}, "
+          f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} before the run")
     try:
         for processes in args.processes:
             results = []
@@ -168,6 +179,10 @@ def main() -> None:
                 print(f"  {processes} listener process(es): sent in {sent:.2f} s, all indexed in {indexed:.2f} s "
                       f"= {len(files) / indexed:.0f} instances/s")
             print(f"  best with {processes} process(es): {len(files) / min(results):.0f} instances/s")
+        floor = in_process_floor(files, data_dir)
+        print(f"for comparison, ingest_file alone (one thread, no network): {floor:.2f} s for {len(files)} files "
+              f"= {len(files) / floor:.0f} instances/s ({floor / len(files) * 1000:.1f} ms per file); "
+              f"load average {os.getloadavg()[0]:.1f} after the run")
     finally:
         from django.db import connections
 
