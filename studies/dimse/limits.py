@@ -42,8 +42,9 @@ from studies.dimse import spool
 
 logger = logging.getLogger("studies.dimse")
 
-# An A-ASSOCIATE-RQ with 128 presentation contexts of 45 transfer syntaxes each is ~250 KiB,
-# but real requestors (one context per SOP class, a handful of syntaxes) stay far below this.
+# The largest sensible A-ASSOCIATE-RQ (128 presentation contexts × all 45 transfer syntaxes)
+# is ~155 KiB; 64 KiB still fits 128 contexts of 18 syntaxes each, far beyond what requestors
+# send (DCMTK's storescu: ~9 KiB).
 MAX_ASSOCIATE_RQ = 64 * 1024
 PDU_HEADER = struct.Struct(">BBL")
 PDU_NAMES = {
