@@ -20,6 +20,8 @@ from studies.selectors import instance_for, visible_series
 # The bytes behind a URL never change (an instance is addressed by its SHA-256 in the ETag and
 # a SOP Instance UID names one object forever, PS3.3 C.12.1.1.1), so browsers may keep them for
 # good; "private" because it is medical data behind a login, never for shared caches.
+# (With LUMEN_DUPLICATE_POLICY=overwrite a file may be replaced under the same UID: the ETag
+# changes, but a browser that cached the old rendering will not ask again.)
 IMMUTABLE = "private, max-age=31536000, immutable"
 # A series or study thumbnail shows whichever image is in the middle now, which moves while
 # images arrive: cache briefly, then revalidate against the ETag.
