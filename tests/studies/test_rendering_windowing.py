@@ -87,6 +87,20 @@ def test_a_voi_lut_sequence_is_used_when_the_file_has_no_window(tmp_path):
     assert png(instance).tolist() == [[0, 100], [255, 255]]
 
 
+def test_a_modality_lut_sequence_replaces_the_rescale(tmp_path):
+    ds = image_dataset(np.array([[0, 1], [2, 3]], dtype=np.uint16))
+    item = Dataset()
+    item.add_new(0x00283002, "US", [4, 0, 16])  # LUT Descriptor
+    item.add_new(0x00283006, "US", [0, 1000, 2000, 3000])  # LUT Data: stored value → modality value
+    item.ModalityLUTType = "US"
+    ds.ModalityLUTSequence = [item]
+    instance = store(ds, tmp_path)
+
+    expected = [[0, 85], [170, 255]]
+    assert png(instance, window=Window(1500, 3000, rendering.LINEAR_EXACT)).tolist() == expected
+    assert png(instance).tolist() == expected  # its own range: 0…3000 after the modality LUT
+
+
 def test_without_any_voi_the_frames_own_range_fills_the_display(tmp_path):
     stored = np.array([[100, 300], [500, 200]], dtype=np.uint16)
     instance = store(image_dataset(stored, slope=2, intercept=-1000), tmp_path)
