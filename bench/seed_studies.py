@@ -63,7 +63,7 @@ def seed(studies: int, *, uploader, referrer, referrer_share: float = 0.01, seed
     """Create ``studies`` studies; ``referrer`` uploaded about ``referrer_share`` of them,
     ``uploader`` the rest. Returns sample values for the queries (ids, accessions, ...)."""
     from studies.ingest import searchable_name
-    from studies.models import Instance, Patient, Series, Study
+    from studies.models import Instance, Patient, Series, Study, StudyAccess
 
     rng = random.Random(seed)
     modality_codes, weights = zip(*MODALITIES)
@@ -133,6 +133,11 @@ def seed(studies: int, *, uploader, referrer, referrer_share: float = 0.01, seed
     for row in instance_rows:
         row["series_id"] = series_ids[row["series_id"]]
     copy_rows(Instance, instance_rows)
+    # What the funnel writes when a person stores into a study: the rows visibility joins on.
+    copy_rows(StudyAccess, [
+        {"user_id": row["uploaded_by_id"], "study_id": study_ids[index], "reason": "uploaded"}
+        for index, row in enumerate(instance_rows)
+    ])
 
     return {
         "patient_ids": [p["patient_id"] for p in rng.sample(patients, 200)],

@@ -27,7 +27,7 @@ from pydicom.filewriter import write_file_meta_info
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID
 
 from studies.dicomfile import Header, InvalidDicom, NotDicom, check_nesting, read_header
-from studies.models import Instance, Patient, Series, Study
+from studies.models import Instance, Patient, Series, Study, StudyAccess
 from studies.ordering import slice_position
 from studies.selectors import visible_studies
 from studies.storage import dicom_storage, instance_key
@@ -237,6 +237,8 @@ def _index(header: Header, attributes: dict, key: str, content: NormalizedDicomF
             peer_address=origin.peer_address,
             **attributes,
         )
+        if origin.user_id is not None:
+            StudyAccess.objects.get_or_create(user_id=origin.user_id, study=study)
         # Counters move with F() updates; the series row is always locked before the study row.
         Series.objects.filter(pk=series.pk).update(number_of_series_related_instances=F("number_of_series_related_instances") + 1)
         study_update = {"number_of_study_related_instances": F("number_of_study_related_instances") + 1, "last_received_at": timezone.now()}

@@ -119,6 +119,26 @@ class Instance(models.Model):
         return bool(self.rows and self.columns)
 
 
+class StudyAccess(models.Model):
+    """A person's right to see a study. Written by the funnel when a person stores into a study;
+    sharing and assignment (people-and-access issue) add rows of their own kinds.
+
+    A row per (user, study) keeps ``selectors.visible_studies`` an indexed join instead of a
+    scan over every instance of every study.
+    """
+
+    class Reason(models.TextChoices):
+        UPLOADED = "uploaded"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="study_accesses")
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="accesses")
+    reason = models.CharField(max_length=16, choices=Reason.choices, default=Reason.UPLOADED)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "study"], name="one_access_per_user_and_study")]
+
+
 class UploadJob(models.Model):
     """One web upload session: batches of files and ZIPs, ingested by a Celery task."""
 

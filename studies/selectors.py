@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404
 
-from studies.models import Instance, Series, Study
+from studies.models import Instance, Series, Study, StudyAccess
 
 
 def visible_studies(user) -> QuerySet[Study]:
@@ -15,9 +15,9 @@ def visible_studies(user) -> QuerySet[Study]:
         return Study.objects.none()
     if user.is_superuser or user.is_staff:
         return Study.objects.all()
-    # Until roles arrive (people-and-access issue): a user sees the studies they uploaded.
-    uploaded = Instance.objects.filter(series__study=OuterRef("pk"), uploaded_by=user)
-    return Study.objects.filter(Exists(uploaded))
+    # Until roles arrive (people-and-access issue): a user sees the studies they were given
+    # access to, which today means the studies they uploaded into.
+    return Study.objects.filter(Exists(StudyAccess.objects.filter(study=OuterRef("pk"), user=user)))
 
 
 def visible_series(user) -> QuerySet[Series]:
