@@ -217,17 +217,10 @@ def _file_meta_bytes(path: Path, header: Header) -> bytes:
 
 
 def _index(header: Header, attributes: dict, key: str, content: NormalizedDicomFile, origin: Origin) -> Instance:
-    ds = header.dataset
     with transaction.atomic():
-        patient = _patient(ds)
-        study, _ = Study.objects.get_or_create(
-            study_instance_uid=str(ds.StudyInstanceUID), defaults={"patient": patient, **study_attributes(ds)}
-        )
-        series, series_created = Series.objects.get_or_create(
-            series_instance_uid=str(ds.SeriesInstanceUID), defaults={"study": study, **series_attributes(ds)}
-        )
+        series_id, study_id, series_created = _series_row(header.dataset)
         instance = Instance.objects.create(
-            series=series,
+            series_id=series_id,
             storage_key=key,
             file_size=content.size,
             sha256=content.sha256(),
@@ -238,18 +231,33 @@ def _index(header: Header, attributes: dict, key: str, content: NormalizedDicomF
             **attributes,
         )
         if origin.user_id is not None:
-            StudyAccess.objects.get_or_create(user_id=origin.user_id, study=study)
+            StudyAccess.objects.get_or_create(user_id=origin.user_id, study_id=study_id)
         # Counters move with F() updates; the series row is always locked before the study row.
-        Series.objects.filter(pk=series.pk).update(number_of_series_related_instances=F("number_of_series_related_instances") + 1)
+        Series.objects.filter(pk=series_id).update(number_of_series_related_instances=F("number_of_series_related_instances") + 1)
         study_update = {"number_of_study_related_instances": F("number_of_study_related_instances") + 1, "last_received_at": timezone.now()}
         if series_created:
             study_update["number_of_study_related_series"] = F("number_of_study_related_series") + 1
-        Study.objects.filter(pk=study.pk).update(**study_update)
+        Study.objects.filter(pk=study_id).update(**study_update)
         if series_created:
             # The study row is locked now, so every committed series is visible here.
-            modalities = sorted({m for m in Series.objects.filter(study=study).values_list("modality", flat=True) if m})
-            Study.objects.filter(pk=study.pk).update(modalities_in_study="\\".join(modalities))
+            modalities = sorted({m for m in Series.objects.filter(study_id=study_id).values_list("modality", flat=True) if m})
+            Study.objects.filter(pk=study_id).update(modalities_in_study="\\".join(modalities))
     return instance
+
+
+def _series_row(ds: Dataset) -> tuple[int, int, bool]:
+    """(series id, study id, created): one query for a series already known, as in a running transfer."""
+    known = Series.objects.filter(series_instance_uid=str(ds.SeriesInstanceUID)).values_list("id", "study_id").first()
+    if known is not None:
+        return known[0], known[1], False
+    patient = _patient(ds)
+    study, _ = Study.objects.get_or_create(
+        study_instance_uid=str(ds.StudyInstanceUID), defaults={"patient": patient, **study_attributes(ds)}
+    )
+    series, created = Series.objects.get_or_create(
+        series_instance_uid=str(ds.SeriesInstanceUID), defaults={"study": study, **series_attributes(ds)}
+    )
+    return series.pk, study.pk, created
 
 
 def _replace(existing: Instance, attributes: dict, key: str, content: NormalizedDicomFile, origin: Origin) -> Instance:
