@@ -132,10 +132,13 @@ def _may_add_to_study(origin: Origin, study_uid: str) -> bool:
     Uploading makes a person see the study (selectors.visible_studies), so without this check
     an upload carrying a guessed StudyInstanceUID would open someone else's study to them.
     """
-    if origin.user_id is None or not Study.objects.filter(study_instance_uid=study_uid).exists():
+    if origin.user_id is None:
+        return True
+    study_id = Study.objects.filter(study_instance_uid=study_uid).values_list("id", flat=True).first()
+    if study_id is None or StudyAccess.objects.filter(user_id=origin.user_id, study_id=study_id).exists():
         return True
     user = get_user_model().objects.filter(pk=origin.user_id).first()
-    return user is not None and visible_studies(user).filter(study_instance_uid=study_uid).exists()
+    return user is not None and visible_studies(user).filter(pk=study_id).exists()
 
 
 def _replaces(existing: Instance, content: "NormalizedDicomFile") -> bool:
