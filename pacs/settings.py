@@ -109,6 +109,8 @@ DICOM_AE_TITLE = envstr("DICOM_AE_TITLE", "LUMEN")
 DICOM_PORT = envint("DICOM_PORT", 11112)
 DICOM_BIND_ADDRESS = envstr("DICOM_BIND_ADDRESS", "0.0.0.0")
 DICOM_ALLOWED_CALLING_AES = envlist("DICOM_ALLOWED_CALLING_AES")  # empty: any calling AE
+# On: only the AEs above and the registered remote nodes (admin) may associate (studies/dimse/nodes.py).
+DICOM_REQUIRE_KNOWN_NODES = envbool("DICOM_REQUIRE_KNOWN_NODES", False)
 DICOM_MAX_ASSOCIATIONS = envint("DICOM_MAX_ASSOCIATIONS", 20)
 DICOM_MAX_PDU = envint("DICOM_MAX_PDU", 1024 * 1024)
 DICOM_ASSOCIATION_TIMEOUT = envint("DICOM_ASSOCIATION_TIMEOUT", 5)  # seconds to send an A-ASSOCIATE-RQ

@@ -32,3 +32,30 @@ class InstanceAdmin(admin.ModelAdmin):
 @admin.register(UploadJob)
 class UploadJobAdmin(admin.ModelAdmin):
     list_display = ("id", "owner", "status", "created_at", "finished_at")
+
+
+# Remote DICOM nodes (studies/dimse/nodes.py): who may query/retrieve/store, where we may send.
+from django.contrib import messages  # noqa: E402
+
+from studies.dimse import nodes as dimse_nodes  # noqa: E402
+from studies.models import RemoteNode, SendJob  # noqa: E402
+
+
+@admin.register(RemoteNode)
+class RemoteNodeAdmin(admin.ModelAdmin):
+    list_display = ("ae_title", "host", "port", "description", "may_store", "may_query", "may_retrieve", "is_move_destination")
+    search_fields = ("ae_title", "host", "description")
+    actions = ["test_connection"]
+
+    @admin.action(description="Test connection (C-ECHO)")
+    def test_connection(self, request, queryset):
+        for node in queryset:
+            result = dimse_nodes.echo(node)
+            self.message_user(request, result.message, messages.SUCCESS if result.ok else messages.ERROR)
+
+
+@admin.register(SendJob)
+class SendJobAdmin(admin.ModelAdmin):
+    list_display = ("id", "node", "study_instance_uid", "status", "total", "completed", "failed", "created_at")
+    list_filter = ("status",)
+    raw_id_fields = ("node", "requested_by")

@@ -195,3 +195,61 @@ class UploadItem(models.Model):
         ordering = ["id"]
         # Tasks claim "the next pending item of job X"; progress counts items of job X by status.
         indexes = [models.Index(fields=["job", "status"], name="uploaditem_job_status")]
+
+
+class RemoteNode(models.Model):
+    """A DICOM peer the archive knows: what it may ask of us, and whether we may send to it.
+
+    The listener matches a calling AE title against ``ae_title``; C-MOVE and "send to node"
+    connect to ``host:port`` as the called AE ``ae_title`` (studies/dimse/nodes.py).
+    """
+
+    ae_title = models.CharField("AE title", max_length=16, unique=True)  # AE is 16 characters (PS3.5 6.2)
+    host = models.CharField(max_length=255)
+    port = models.PositiveIntegerField()
+    description = models.CharField(max_length=256, blank=True)
+    may_store = models.BooleanField(default=True, help_text="may send us images (C-STORE)")
+    may_query = models.BooleanField(default=True, help_text="may search the archive (C-FIND)")
+    may_retrieve = models.BooleanField(default=True, help_text="may retrieve images (C-MOVE, C-GET)")
+    is_move_destination = models.BooleanField(
+        default=False, help_text="images may be sent to it (C-MOVE destination, send to node)"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["ae_title"]
+
+    def __str__(self) -> str:
+        return f"{self.ae_title} ({self.host}:{self.port})"
+
+
+class SendJob(models.Model):
+    """Sending a study (or one series) to a remote node over one association (C-STORE SCU)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"  # every instance was offered; ``results`` tells which were accepted
+        FAILED = "failed"  # the association could not be made or broke off
+
+    node = models.ForeignKey(RemoteNode, on_delete=models.PROTECT, related_name="send_jobs")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="send_jobs"
+    )
+    study_instance_uid = models.CharField(max_length=64)
+    series_instance_uid = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    completed = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    warning = models.PositiveIntegerField(default=0)
+    # One entry per instance offered: {"sop_instance_uid", "status" (the peer's, as an int), "result", "comment"}.
+    results = models.JSONField(default=list)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]

@@ -28,7 +28,7 @@ from pynetdicom._globals import MODE_ACCEPTOR
 from pynetdicom.sop_class import Verification
 from pynetdicom.transport import AssociationSocket, RequestHandler, ThreadedAssociationServer
 
-from studies.dimse import handlers, spool
+from studies.dimse import handlers, nodes, spool
 from studies.dimse.limits import AssociationCounts, LimitedAssociation, Limits, count_association
 
 logger = logging.getLogger("studies.dimse")
@@ -114,6 +114,16 @@ class ListenerAE(ApplicationEntity):
     @maximum_associations.setter
     def maximum_associations(self, value: int) -> None:
         self._maximum_associations = value
+
+    @property
+    def require_calling_aet(self) -> list[str]:
+        # Read by pynetdicom at every A-ASSOCIATE-RQ: DICOM_ALLOWED_CALLING_AES, plus the
+        # registered nodes when DICOM_REQUIRE_KNOWN_NODES is on (studies/dimse/nodes.py).
+        return nodes.allowed_calling_aes(self._require_calling_aet)
+
+    @require_calling_aet.setter
+    def require_calling_aet(self, ae_titles: list[str]) -> None:
+        ApplicationEntity.require_calling_aet.fset(self, ae_titles)
 
 
 def build_ae(config: ListenerConfig, counts: AssociationCounts) -> ListenerAE:
