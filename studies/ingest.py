@@ -19,7 +19,6 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.files.base import File
 from django.db import IntegrityError, OperationalError, transaction
-from django.db.models import F
 from django.utils import timezone
 from pydicom import Dataset
 from pydicom.dataset import FileMetaDataset
@@ -28,6 +27,7 @@ from pydicom.uid import PYDICOM_IMPLEMENTATION_UID
 
 from studies.dicomfile import Header, InvalidDicom, NotDicom, check_nesting, read_header
 from studies.models import Instance, Patient, Series, Study, StudyAccess
+from studies.indexsql import StoredCopy, count_instance, insert_instance, known_series, stored_copy
 from studies.ordering import slice_position
 from studies.selectors import visible_studies
 from studies.storage import dicom_storage, instance_key
@@ -91,7 +91,7 @@ def _store(path: Path, header: Header, origin: Origin) -> IngestResult:
     content = NormalizedDicomFile(path, header)
     if not _may_add_to_study(origin, ids["study_instance_uid"]):
         return IngestResult(Outcome.REJECTED, "the instance belongs to a study you may not add to", "not-authorized", **ids)
-    existing = Instance.objects.filter(sop_instance_uid=ids["sop_instance_uid"]).only("id", "sha256", "storage_key").first()
+    existing = stored_copy(ids["sop_instance_uid"])
     if existing is not None and not _replaces(existing, content):
         return _duplicate(existing, content.sha256(), ids)
     try:
@@ -106,13 +106,13 @@ def _store(path: Path, header: Header, origin: Origin) -> IngestResult:
         return IngestResult(Outcome.REJECTED, f"the archive cannot store the file: {exc.strerror}", "out-of-resources", **ids)
     try:
         if existing is not None:
-            instance = _replace(existing, attributes, key, content, origin)
+            instance_id = _replace(existing, attributes, key, content, origin)
         else:
-            instance = _index(header, attributes, key, content, origin)
+            instance_id = _index(header, attributes, key, content, origin)
     except IntegrityError:
         storage.delete(key)
         # Another association stored the same SOP Instance UID a moment ago.
-        existing = Instance.objects.filter(sop_instance_uid=ids["sop_instance_uid"]).only("id", "sha256", "storage_key").first()
+        existing = stored_copy(ids["sop_instance_uid"])
         if existing is None:
             raise
         return _duplicate(existing, content.sha256(), ids)
@@ -123,7 +123,7 @@ def _store(path: Path, header: Header, origin: Origin) -> IngestResult:
     except BaseException:
         storage.delete(key)
         raise
-    return IngestResult(Outcome.STORED, "", "", instance_id=instance.pk, **ids)
+    return IngestResult(Outcome.STORED, "", "", instance_id=instance_id, **ids)
 
 
 def _may_add_to_study(origin: Origin, study_uid: str) -> bool:
@@ -141,19 +141,19 @@ def _may_add_to_study(origin: Origin, study_uid: str) -> bool:
     return user is not None and visible_studies(user).filter(pk=study_id).exists()
 
 
-def _replaces(existing: Instance, content: "NormalizedDicomFile") -> bool:
+def _replaces(existing: StoredCopy, content: "NormalizedDicomFile") -> bool:
     """The duplicate policy (LUMEN_DUPLICATE_POLICY), written down once: may new bytes replace stored ones?"""
     return settings.LUMEN_DUPLICATE_POLICY == "overwrite" and existing.sha256 != content.sha256()
 
 
-def _duplicate(existing: Instance, sha256: str, ids: dict) -> IngestResult:
+def _duplicate(existing: StoredCopy, sha256: str, ids: dict) -> IngestResult:
     if existing.sha256 == sha256:
-        return IngestResult(Outcome.ALREADY_STORED, "identical copy already stored", "", instance_id=existing.pk, **ids)
+        return IngestResult(Outcome.ALREADY_STORED, "identical copy already stored", "", instance_id=existing.id, **ids)
     return IngestResult(
         Outcome.REJECTED,
         "an instance with this SOP Instance UID is already stored with different content; the first copy is kept",
         "conflict",
-        instance_id=existing.pk,
+        instance_id=existing.id,
         **ids,
     )
 
@@ -219,38 +219,36 @@ def _file_meta_bytes(path: Path, header: Header) -> bytes:
 # --- The index rows -------------------------------------------------------------------------
 
 
-def _index(header: Header, attributes: dict, key: str, content: NormalizedDicomFile, origin: Origin) -> Instance:
+def _index(header: Header, attributes: dict, key: str, content: NormalizedDicomFile, origin: Origin) -> int:
+    """Write the index rows of a stored file in one transaction; returns the instance id."""
     with transaction.atomic():
         series_id, study_id, series_created = _series_row(header.dataset)
-        instance = Instance.objects.create(
-            series_id=series_id,
-            storage_key=key,
-            file_size=content.size,
-            sha256=content.sha256(),
-            upload_job_id=origin.upload_job_id,
-            uploaded_by_id=origin.user_id,
-            calling_ae_title=origin.calling_ae_title,
-            peer_address=origin.peer_address,
-            **attributes,
+        instance_id = insert_instance(
+            {
+                "series_id": series_id,
+                "storage_key": key,
+                "file_size": content.size,
+                "sha256": content.sha256(),
+                "upload_job_id": origin.upload_job_id,
+                "uploaded_by_id": origin.user_id,
+                "calling_ae_title": origin.calling_ae_title,
+                "peer_address": origin.peer_address,
+                **attributes,
+            }
         )
         if origin.user_id is not None:
             StudyAccess.objects.get_or_create(user_id=origin.user_id, study_id=study_id)
-        # Counters move with F() updates; the series row is always locked before the study row.
-        Series.objects.filter(pk=series_id).update(number_of_series_related_instances=F("number_of_series_related_instances") + 1)
-        study_update = {"number_of_study_related_instances": F("number_of_study_related_instances") + 1, "last_received_at": timezone.now()}
-        if series_created:
-            study_update["number_of_study_related_series"] = F("number_of_study_related_series") + 1
-        Study.objects.filter(pk=study_id).update(**study_update)
+        count_instance(series_id=series_id, study_id=study_id, new_series=series_created)
         if series_created:
             # The study row is locked now, so every committed series is visible here.
             modalities = sorted({m for m in Series.objects.filter(study_id=study_id).values_list("modality", flat=True) if m})
             Study.objects.filter(pk=study_id).update(modalities_in_study="\\".join(modalities))
-    return instance
+    return instance_id
 
 
 def _series_row(ds: Dataset) -> tuple[int, int, bool]:
     """(series id, study id, created): one query for a series already known, as in a running transfer."""
-    known = Series.objects.filter(series_instance_uid=str(ds.SeriesInstanceUID)).values_list("id", "study_id").first()
+    known = known_series(str(ds.SeriesInstanceUID))
     if known is not None:
         return known[0], known[1], False
     patient = _patient(ds)
@@ -263,11 +261,11 @@ def _series_row(ds: Dataset) -> tuple[int, int, bool]:
     return series.pk, study.pk, created
 
 
-def _replace(existing: Instance, attributes: dict, key: str, content: NormalizedDicomFile, origin: Origin) -> Instance:
+def _replace(existing: StoredCopy, attributes: dict, key: str, content: NormalizedDicomFile, origin: Origin) -> int:
     """Overwrite policy: point the row at the new file; the old file goes once the change is committed."""
     old_key = existing.storage_key
     with transaction.atomic():
-        Instance.objects.filter(pk=existing.pk).update(
+        Instance.objects.filter(pk=existing.id).update(
             storage_key=key,
             file_size=content.size,
             sha256=content.sha256(),
@@ -279,7 +277,7 @@ def _replace(existing: Instance, attributes: dict, key: str, content: Normalized
             **{name: value for name, value in attributes.items() if name != "sop_instance_uid"},
         )
         transaction.on_commit(lambda: dicom_storage().delete(old_key))
-    return Instance.objects.get(pk=existing.pk)
+    return existing.id
 
 
 def _patient(ds: Dataset) -> Patient:
