@@ -3,8 +3,9 @@
 Builds a scratch archive (a temporary data dir, SQLite by default), ingests the 140-slice
 head phantom through studies.ingest, starts gunicorn on a free port, logs in with a session
 cookie and requests a different slice each time: the REST frame image as JPEG and PNG, and
-the DICOMweb rendered resource as JPEG. Prints p50/p95 per kind, and the in-process floor
-(rendering.render_frame without HTTP) for comparison. Targets: JPEG p50 ≤ 10 ms, PNG ≤ 20 ms.
+the DICOMweb rendered resource as JPEG and PNG, interleaved so every kind meets the same
+machine load. Prints p50/p95 per kind, a 304 revalidation (the whole stack without rendering),
+and the in-process cost of rendering.render_frame alone. Targets: JPEG p50 ≤ 10 ms, PNG ≤ 20 ms.
 
     .venv/bin/python bench/render_latency.py [--requests 200] [--workers 1]
         [--database-url postgres://postgres@127.0.0.1:5432/lumen_bench]   # a scratch DB only: it is migrated
@@ -56,20 +57,13 @@ def main() -> None:
             cwd=REPO, env=os.environ.copy(),
         )
         wait_for(port)
-        print(f"{len(slices)} slices of 512×512 CT, gunicorn with {args.workers} worker(s), {args.requests} requests per kind\n")
+        database = os.environ["DATABASE_URL"].split(":", 1)[0]
+        print(f"{len(slices)} slices of 512×512 CT, {database}, gunicorn with {args.workers} worker(s), {args.requests} requests per kind")
+        print(f"load average before: {os.getloadavg()[0]:.2f} (the kinds are interleaved, so they share the same conditions)\n")
+        results = measure(port, session, slices, KINDS, args.requests)
         print(f"{'kind':<34}{'p50':>9}{'p95':>9}{'mean':>9}{'size':>10}")
-        for label, template, accept in (
-            ("REST image, JPEG", "/api/studies/{}/series/{}/instances/{}/frames/1/image", "*/*"),
-            ("REST image, PNG", "/api/studies/{}/series/{}/instances/{}/frames/1/image?format=png", "*/*"),
-            ("REST image, JPEG, preset=brain", "/api/studies/{}/series/{}/instances/{}/frames/1/image?preset=brain", "*/*"),
-            ("DICOMweb rendered, JPEG", "/dicomweb/studies/{}/series/{}/instances/{}/frames/1/rendered", "image/jpeg"),
-            ("DICOMweb rendered, PNG", "/dicomweb/studies/{}/series/{}/instances/{}/frames/1/rendered", "image/png"),
-        ):
-            times, size = measure(port, session, slices, template, accept, args.requests)
+        for (label, *_), (times, size) in zip(KINDS, results):
             report(label, times, size)
-        # The same requests answered 304 from If-None-Match: HTTP, session, lookup and ETag, no rendering.
-        times, _ = measure(port, session, slices, "/api/studies/{}/series/{}/instances/{}/frames/1/image", "*/*", args.requests, revalidate=True)
-        report("REST image, 304 (no rendering)", times, 0)
         print()
         in_process_floor(slices, args.requests)
     finally:
@@ -103,21 +97,39 @@ def prepare_archive() -> tuple[str, list[tuple[str, str, str]]]:
     return client.cookies["sessionid"].value, slices
 
 
-def measure(port, session, slices, template, accept, count, revalidate=False) -> tuple[list[float], int]:
+IMAGE = "/api/studies/{}/series/{}/instances/{}/frames/1/image"
+RENDERED = "/dicomweb/studies/{}/series/{}/instances/{}/frames/1/rendered"
+# (label, path template, Accept, answered 304 from If-None-Match)
+KINDS = (
+    ("REST image, JPEG", IMAGE, "*/*", False),
+    ("REST image, PNG", IMAGE + "?format=png", "*/*", False),
+    ("REST image, JPEG, preset=brain", IMAGE + "?preset=brain", "*/*", False),
+    ("DICOMweb rendered, JPEG", RENDERED, "image/jpeg", False),
+    ("DICOMweb rendered, PNG", RENDERED, "image/png", False),
+    # HTTP, session, user, visibility lookup and ETag, without rendering: the floor of the stack.
+    ("REST image, 304 (no rendering)", IMAGE, "*/*", True),
+)
+
+
+def measure(port, session, slices, kinds, count) -> list[tuple[list[float], int]]:
+    """Round-robin over the kinds, a different slice each request."""
     order = random.Random(1).sample(slices, len(slices))
-    headers = {"Cookie": f"sessionid={session}", "Accept": accept}
+    cookie = {"Cookie": f"sessionid={session}"}
     etags = {}
-    for uids in order[:10] if not revalidate else order:  # warm up (and learn the ETags)
-        etags[uids] = get(port, template.format(*uids), headers)[1]
-    times, sizes = [], []
+    for uids in order:  # warm up (imports, the window table) and learn the ETags
+        etags[uids] = get(port, IMAGE.format(*uids), cookie)[1]
+    samples = [([], []) for _ in kinds]
     for i in range(count):
-        uids = order[(10 + i) % len(order)]
-        extra = {"If-None-Match": etags[uids]} if revalidate else {}
-        started = time.perf_counter()
-        body, _ = get(port, template.format(*uids), {**headers, **extra}, 304 if revalidate else 200)
-        times.append(time.perf_counter() - started)
-        sizes.append(len(body))
-    return times, int(statistics.mean(sizes))
+        uids = order[i % len(order)]
+        for (label, template, accept, revalidate), (times, sizes) in zip(kinds, samples):
+            headers = {**cookie, "Accept": accept}
+            if revalidate:
+                headers["If-None-Match"] = etags[uids]
+            started = time.perf_counter()
+            body, _ = get(port, template.format(*uids), headers, 304 if revalidate else 200)
+            times.append(time.perf_counter() - started)
+            sizes.append(len(body))
+    return [(times, int(statistics.mean(sizes))) for times, sizes in samples]
 
 
 def get(port: int, path: str, headers: dict, expected: int = 200) -> tuple[bytes, str]:
