@@ -1,0 +1,35 @@
+"""Run every benchmark of issue 2 in turn and print their figures (``make bench``).
+
+Each script sets up its own scratch database and data dir; with DATABASE_URL set they use
+that PostgreSQL server (scratch databases only), otherwise SQLite. The targets they report
+against: C-STORE ≥ 100 instances/s, ZIP upload ≤ 3 s, rendered JPEG p50 ≤ 10 ms and PNG
+≤ 20 ms, study search p95 ≤ 50 ms over 100,000 studies (PostgreSQL only).
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+SCRIPTS = ["cstore_ingest.py", "upload_zip.py", "render_latency.py", "study_search.py"]
+
+
+def main() -> int:
+    failed = []
+    for script in SCRIPTS:
+        if script == "study_search.py" and not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+            print(f"== {script}: skipped (needs DATABASE_URL on PostgreSQL)\n", flush=True)
+            continue
+        print(f"== {script}", flush=True)
+        if subprocess.run([sys.executable, str(BENCH / script)]).returncode != 0:
+            failed.append(script)
+        print(flush=True)
+    if failed:
+        print("failed:", ", ".join(failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
