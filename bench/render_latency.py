@@ -7,8 +7,11 @@ the DICOMweb rendered resource as JPEG and PNG, interleaved so every kind meets 
 machine load. Prints p50/p95 per kind, a 304 revalidation (the whole stack without rendering),
 and the in-process cost of rendering.render_frame alone. Targets: JPEG p50 ≤ 10 ms, PNG ≤ 20 ms.
 
+The database: SQLite in the scratch data dir, or with DATABASE_URL a scratch database
+``lumen_bench_render`` on that PostgreSQL server (dropped and re-created, dropped at the end).
+
     .venv/bin/python bench/render_latency.py [--requests 200] [--workers 1]
-        [--database-url postgres://postgres@127.0.0.1:5432/lumen_bench]   # a scratch DB only: it is migrated
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/lumen .venv/bin/python bench/render_latency.py
 """
 from __future__ import annotations
 
@@ -24,24 +27,26 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = Path(os.environ.get("LUMEN_SAMPLES_DIR", REPO.parent / "shared" / "dicom-samples"))
 CT_HEAD = SAMPLES / "ct_series" / "philips_ingenuity_head_phantom_1mm"
+SCRATCH_DB = "lumen_bench_render"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=200, help="timed requests per kind (default 200)")
     parser.add_argument("--workers", type=int, default=1, help="gunicorn workers (default 1: requests are sequential)")
-    parser.add_argument("--database-url", default="", help="a scratch database (default: SQLite in the temp dir)")
     args = parser.parse_args()
 
     data_dir = Path(tempfile.mkdtemp(prefix="lumen-render-bench-"))
+    base_url = os.environ.get("DATABASE_URL")
     os.environ.update(
         {
             "LUMEN_DATA_DIR": str(data_dir),
-            "DATABASE_URL": args.database_url or f"sqlite:///{data_dir / 'bench.sqlite3'}",
+            "DATABASE_URL": scratch_database_url(base_url, data_dir),
             "DJANGO_SETTINGS_MODULE": "pacs.settings",
             "DEBUG": "0",
             "LOG_LEVEL": "WARNING",
@@ -70,7 +75,32 @@ def main() -> None:
         if server is not None:
             server.terminate()
             server.wait(timeout=10)
+        from django.db import connections
+
+        connections.close_all()
+        drop_scratch_database(base_url)
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def scratch_database_url(base: str | None, data_dir: Path) -> str:
+    if not base:
+        return f"sqlite:///{data_dir / 'bench.sqlite3'}"
+    import psycopg
+
+    parts = urlsplit(base)
+    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {SCRATCH_DB} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {SCRATCH_DB}")
+    return urlunsplit(parts._replace(path=f"/{SCRATCH_DB}"))
+
+
+def drop_scratch_database(base: str | None) -> None:
+    if not base:
+        return
+    import psycopg
+
+    with psycopg.connect(urlunsplit(urlsplit(base)._replace(path="/postgres")), autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {SCRATCH_DB} WITH (FORCE)")
 
 
 def prepare_archive() -> tuple[str, list[tuple[str, str, str]]]:
