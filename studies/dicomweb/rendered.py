@@ -1,5 +1,5 @@
-"""DICOMweb rendered and thumbnail resources (PS3.18 9.5 Retrieve Rendered, 9.6 Retrieve Thumbnail),
-for single frames: an adapter over ``studies.rendering``, like every other DICOMweb view.
+"""DICOMweb rendered and thumbnail resources of the Retrieve transaction (PS3.18 10.4), for
+single frames: an adapter over ``studies.rendering``, like every other DICOMweb view.
 
     /studies/{study}/series/{series}/instances/{sop}/rendered            first frame
     /studies/{study}/series/{series}/instances/{sop}/frames/{n}/rendered one frame (from 1)
@@ -9,8 +9,8 @@ for single frames: an adapter over ``studies.rendering``, like every other DICOM
 Media type from the ``accept`` query parameter, else the Accept header (PS3.18 8.3.3.1):
 image/jpeg (the default) or image/png, anything else 406. Rendering parameters (8.3.5.1):
 ``window=center,width,function``, ``quality``, ``viewport=vw,vh[,sx,sy,sw,sh]``; ``preset=``
-is our extension. Multi-frame renderings as video or multipart, and study or series
-``rendered`` resources, are not offered.
+is our extension. Not offered yet: multi-frame renderings (video, multipart) and the study
+and series ``rendered`` resources, which Table 10.3-2 lists as mandatory.
 """
 from __future__ import annotations
 
@@ -30,7 +30,8 @@ class DicomwebImageView(ImageView, DicomwebView):
     """The image answers of ImageView with DICOMweb's authentication (token, Basic or session;
     401 with a challenge) and error bodies."""
 
-    # PS3.18 9.5.2: a frame number that is not a positive integer ≤ NumberOfFrames is a 400.
+    # A frame number that is not a positive integer ≤ NumberOfFrames is a 400, as PS3.18 9.5.2
+    # answers the same mistake in the URI service's frameNumber.
     error_status = {**ImageView.error_status, rendering.FrameOutOfRange: 400}
 
     def finalize_response(self, request, response, *args, **kwargs):
@@ -64,7 +65,7 @@ def single_frame(text: str) -> int:
 
 
 class RenderedFrame(DicomwebImageView):
-    """One frame of an instance, rendered (PS3.18 9.5.1.1 frames target)."""
+    """One frame of an instance, rendered (the Rendered Frames and Rendered Instance resources)."""
 
     def get(self, request, study_uid: str, series_uid: str, sop_uid: str, frames: str = "1"):
         frame = single_frame(frames)
