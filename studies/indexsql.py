@@ -14,7 +14,7 @@ from functools import cache
 from django.db import connection
 from django.utils import timezone
 
-from studies.models import Instance, Series, Study
+from studies.models import Instance, Series, Study, StudyAccess
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,21 @@ def known_series(series_instance_uid: str) -> tuple[int, int] | None:
         cursor.execute(_sql()["known_series"], [series_instance_uid])
         row = cursor.fetchone()
     return (row[0], row[1]) if row else None
+
+
+def study_and_access(study_instance_uid: str, user_id: int) -> tuple[int, bool] | None:
+    """(study id, whether the user has an access row to it), or None for a study not in the index."""
+    with connection.cursor() as cursor:
+        cursor.execute(_sql()["study_and_access"], [user_id, study_instance_uid])
+        row = cursor.fetchone()
+    return (row[0], bool(row[1])) if row else None
+
+
+def grant_access(*, user_id: int, study_id: int) -> None:
+    """The uploader's access row (StudyAccess), if it is not there yet."""
+    now = StudyAccess._meta.get_field("created_at").get_db_prep_save(timezone.now(), connection)
+    with connection.cursor() as cursor:
+        cursor.execute(_sql()["grant_access"], [user_id, study_id, StudyAccess.Reason.UPLOADED, now])
 
 
 def insert_instance(values: dict) -> int:
@@ -69,11 +84,21 @@ def _instance_fields():
 def _sql() -> dict[str, str]:
     q = connection.ops.quote_name
     instance, series, study = Instance._meta.db_table, Series._meta.db_table, Study._meta.db_table
+    access = StudyAccess._meta.db_table
     columns = ", ".join(q(f.column) for f in _instance_fields())
     placeholders = ", ".join(["%s"] * len(_instance_fields()))
     return {
         "stored_copy": f"SELECT id, sha256, storage_key FROM {q(instance)} WHERE sop_instance_uid = %s",
         "known_series": f"SELECT id, study_id FROM {q(series)} WHERE series_instance_uid = %s",
+        "study_and_access": (
+            f"SELECT s.id, EXISTS(SELECT 1 FROM {q(access)} a WHERE a.study_id = s.id AND a.user_id = %s) "
+            f"FROM {q(study)} s WHERE s.study_instance_uid = %s"
+        ),
+        # ON CONFLICT DO NOTHING: PostgreSQL and SQLite ≥ 3.24 both have it.
+        "grant_access": (
+            f"INSERT INTO {q(access)} (user_id, study_id, reason, created_at) VALUES (%s, %s, %s, %s) "
+            f"ON CONFLICT (user_id, study_id) DO NOTHING"
+        ),
         "insert_instance": f"INSERT INTO {q(instance)} ({columns}) VALUES ({placeholders}) RETURNING id",
         "count_series": (
             f"UPDATE {q(series)} SET number_of_series_related_instances = number_of_series_related_instances + 1 WHERE id = %s"

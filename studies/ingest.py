@@ -26,8 +26,16 @@ from pydicom.filewriter import write_file_meta_info
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID
 
 from studies.dicomfile import Header, InvalidDicom, NotDicom, check_nesting, read_header
-from studies.models import Instance, Patient, Series, Study, StudyAccess
-from studies.indexsql import StoredCopy, count_instance, insert_instance, known_series, stored_copy
+from studies.models import Instance, Patient, Series, Study
+from studies.indexsql import (
+    StoredCopy,
+    count_instance,
+    grant_access,
+    insert_instance,
+    known_series,
+    stored_copy,
+    study_and_access,
+)
 from studies.ordering import slice_position
 from studies.selectors import visible_studies
 from studies.storage import dicom_storage, instance_key
@@ -134,9 +142,10 @@ def _may_add_to_study(origin: Origin, study_uid: str) -> bool:
     """
     if origin.user_id is None:
         return True
-    study_id = Study.objects.filter(study_instance_uid=study_uid).values_list("id", flat=True).first()
-    if study_id is None or StudyAccess.objects.filter(user_id=origin.user_id, study_id=study_id).exists():
+    known = study_and_access(study_uid, origin.user_id)
+    if known is None or known[1]:
         return True
+    study_id = known[0]
     user = get_user_model().objects.filter(pk=origin.user_id).first()
     return user is not None and visible_studies(user).filter(pk=study_id).exists()
 
@@ -237,7 +246,7 @@ def _index(header: Header, attributes: dict, key: str, content: NormalizedDicomF
             }
         )
         if origin.user_id is not None:
-            StudyAccess.objects.get_or_create(user_id=origin.user_id, study_id=study_id)
+            grant_access(user_id=origin.user_id, study_id=study_id)
         count_instance(series_id=series_id, study_id=study_id, new_series=series_created)
         if series_created:
             # The study row is locked now, so every committed series is visible here.
