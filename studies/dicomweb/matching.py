@@ -147,6 +147,12 @@ def _count(params, name: str) -> int | None:
     return int(value)
 
 
+def condition(level: str, keyword: str, value: str) -> Q:
+    """The filter for one attribute's match value at ``level``, PS3.4 C.2.2.2 rules; shared with
+    the DIMSE C-FIND/C-MOVE/C-GET SCP (studies/dimse/find.py). DicomwebError(400) if it cannot match."""
+    return _condition(level, tag_of(keyword), value, fuzzy=False)
+
+
 def _condition(level: str, tag: str, value: str, fuzzy: bool) -> Q:
     keyword = keyword_of(tag)
     key = KEYS.get(keyword)

@@ -63,6 +63,11 @@ def handle_store(event) -> Dataset:
     path = Path(event.dataset_path)
     try:
         close_old_connections()  # a long-lived process: drop connections the database has closed
+        from studies.dimse import nodes
+
+        if not nodes.rights_of(assoc).store:
+            nodes.refuse(assoc, "C-STORE", "this node may not store")
+            return status(nodes.NOT_AUTHORIZED, "not authorized to store to this archive")
         return response_for(ingest_file(path, origin=origin_of(assoc)), assoc)
     except DatabaseError as exc:
         logger.error("C-STORE from %s: the archive database failed: %s", peer_label(assoc), exc)

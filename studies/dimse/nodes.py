@@ -53,7 +53,9 @@ def rights_of(assoc) -> Rights:
     rights = getattr(assoc, "node_rights", None)
     if rights is None:
         close_old_connections()
-        rights = rights_for(assoc.requestor.ae_title)
+        # requestor.ae_title is filled in only after negotiation; the A-ASSOCIATE-RQ has it from the start.
+        primitive = assoc.requestor.primitive
+        rights = rights_for(primitive.calling_ae_title if primitive is not None else assoc.requestor.ae_title)
         assoc.node_rights = rights
     return rights
 

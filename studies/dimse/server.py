@@ -28,7 +28,7 @@ from pynetdicom._globals import MODE_ACCEPTOR
 from pynetdicom.sop_class import Verification
 from pynetdicom.transport import AssociationSocket, RequestHandler, ThreadedAssociationServer
 
-from studies.dimse import handlers, nodes, spool
+from studies.dimse import find, handlers, nodes, retrieve, spool
 from studies.dimse.limits import AssociationCounts, LimitedAssociation, Limits, count_association
 
 logger = logging.getLogger("studies.dimse")
@@ -48,6 +48,11 @@ EVENT_HANDLERS = [
     (evt.EVT_ESTABLISHED, handlers.handle_established),
     (evt.EVT_RELEASED, handlers.handle_released),
     (evt.EVT_ABORTED, handlers.handle_aborted),
+    # Query/retrieve (studies/dimse/find.py, retrieve.py); rights per node (nodes.py).
+    (evt.EVT_REQUESTED, retrieve.restrict_contexts),
+    (evt.EVT_C_FIND, find.handle_find),
+    (evt.EVT_C_MOVE, retrieve.handle_move),
+    (evt.EVT_C_GET, retrieve.handle_get),
 ]
 
 
@@ -139,9 +144,13 @@ def build_ae(config: ListenerConfig, counts: AssociationCounts) -> ListenerAE:
     ae.require_calling_aet = list(config.allowed_calling_aes)
     # The requestor's order decides among the transfer syntaxes we share (PS3.8 9.3.3.2), so a
     # modality sending JPEG 2000 gets JPEG 2000 accepted and its bytes are archived untouched.
+    # scp_role: a C-GET requestor proposes SCP/SCU Role Selection (PS3.7 D.3.3.4) to receive
+    # the instances on these contexts; scu_role keeps storing to us possible on the same ones.
     for context in AllStoragePresentationContexts:
-        ae.add_supported_context(context.abstract_syntax, ALL_TRANSFER_SYNTAXES)
+        ae.add_supported_context(context.abstract_syntax, ALL_TRANSFER_SYNTAXES, scu_role=True, scp_role=True)
     ae.add_supported_context(Verification, ALL_TRANSFER_SYNTAXES[:4])
+    for model in sorted(find.QUERY_RETRIEVE_MODELS):
+        ae.add_supported_context(model, ALL_TRANSFER_SYNTAXES[:4])
     return ae
 
 
