@@ -38,7 +38,8 @@ def study_for(user, study_instance_uid: str) -> Study:
 def instance_for(user, study_uid: str, series_uid: str, sop_uid: str) -> Instance:
     """One instance addressed DICOMweb-style; 404 unless the whole path matches and is visible."""
     try:
-        return visible_instances(user).select_related("series__study").get(
+        # The DICOM JSON is the row's bulk; the image endpoints never need it (loaded lazily if asked).
+        return visible_instances(user).select_related("series__study").defer("dicom_json").get(
             sop_instance_uid=sop_uid, series__series_instance_uid=series_uid, series__study__study_instance_uid=study_uid
         )
     except Instance.DoesNotExist:
