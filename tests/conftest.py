@@ -12,7 +12,17 @@ from pathlib import Path
 import pytest
 
 
-SAMPLES = Path(os.environ.get("LUMEN_SAMPLES_DIR", Path(__file__).resolve().parents[2] / "shared" / "dicom-samples"))
+def _samples_dir() -> Path:
+    """The shared sample set: LUMEN_SAMPLES_DIR, else ../shared next to the checkout, else /work/shared."""
+    candidates = [os.environ.get("LUMEN_SAMPLES_DIR"), Path(__file__).resolve().parents[2] / "shared" / "dicom-samples"]
+    candidates.append("/work/shared/dicom-samples")
+    for candidate in candidates:
+        if candidate and Path(candidate).is_dir():
+            return Path(candidate)
+    return Path(candidates[1])
+
+
+SAMPLES = _samples_dir()
 REPO = Path(__file__).resolve().parents[1]
 PYTHON = str(REPO / ".venv" / "bin" / "python") if (REPO / ".venv" / "bin" / "python").exists() else "python"
 
