@@ -24,3 +24,11 @@ urlpatterns += [
     ),
     path("studies/<str:study_uid>/series/<str:series_uid>/thumbnail", rendering_views.SeriesThumbnail.as_view(), name="series-thumbnail"),
 ]
+
+# Send to node (studies/api/sending.py).
+from studies.api import sending as sending_views  # noqa: E402
+
+urlpatterns += [
+    path("studies/<str:study_uid>/send", sending_views.send_create, name="study-send"),
+    path("send-jobs/<int:job_id>", sending_views.send_job_detail, name="send-job-detail"),
+]
