@@ -8,6 +8,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", views.study_list, name="study-list"),
     path("studies/<str:uid>/", views.study_detail, name="study-detail"),
+    path("studies/<str:uid>/send", views.study_send, name="study-send"),
     path("studies/<str:study>/series/<str:series>/", views.series_view, name="series-view"),
     path("upload/", upload_views.upload_page, name="upload"),
 ]

@@ -1,14 +1,16 @@
 """The server-rendered pages: study list, study page, quick series view."""
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import F
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.views.decorators.http import require_POST
 
 from frontend.forms import COMMON_MODALITIES, StudySearchForm
-from studies import rendering
-from studies.models import Series
+from studies import rendering, sending
+from studies.models import SendJob, Series
 from studies.ordering import ordered
 from studies.search import page_of, search_studies
 from studies.selectors import study_for, visible_series
@@ -36,7 +38,27 @@ def study_list(request):
 def study_detail(request, uid: str):
     study = study_for(request.user, uid)
     series = study.series.order_by(F("series_number").asc(nulls_last=True), "series_instance_uid")
-    return render(request, "frontend/study_detail.html", {"study": study, "patient": study.patient, "series_list": series})
+    context = {"study": study, "patient": study.patient, "series_list": series, **_send_context(request)}
+    return render(request, "frontend/study_detail.html", context)
+
+
+def _send_context(request) -> dict:
+    """The "Send to…" form (staff) and, after a send, the job whose progress send.js follows."""
+    job_id = request.GET.get("send")
+    job = SendJob.objects.filter(pk=job_id, requested_by_id=request.user.pk).select_related("node").first() if (job_id or "").isdigit() and len(job_id) < 18 else None
+    return {"send_destinations": list(sending.destinations()) if request.user.is_staff else [], "send_job": job}
+
+
+@login_required
+@require_POST
+def study_send(request, uid: str):
+    """The study page's "Send to…" form: queue the job, then show its progress on the study page."""
+    try:
+        job = sending.send_to_node(user=request.user, node=request.POST.get("node"), study_uid=uid, series_uid=request.POST.get("series") or None)
+    except sending.SendRefused as exc:
+        messages.error(request, str(exc))
+        return redirect("study-detail", uid)
+    return redirect(f"{reverse('study-detail', args=[uid])}?send={job.pk}#send-progress")
 
 
 @login_required

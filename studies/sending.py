@@ -101,13 +101,16 @@ def send_progress(job: SendJob) -> dict:
 # --- Writes: the web side ---------------------------------------------------------------------
 
 
-def send_to_node(*, user, node: RemoteNode, study_uid: str, series_uid: str | None = None) -> SendJob:
-    """Queue sending a study the user may see (or one of its series) to ``node``; runs after commit.
+def send_to_node(*, user, node: RemoteNode | int | str, study_uid: str, series_uid: str | None = None) -> SendJob:
+    """Queue sending a study the user may see (or one of its series) to ``node`` (a RemoteNode,
+    or its id or AE title); the task runs after commit.
 
-    Http404 for a study the user may not see; SendRefused for a node that is not a destination
-    or a series that is not in the study.
+    Http404 for a study the user may not see (checked first, so nothing else is revealed);
+    SendRefused for a node that is not a destination or a series that is not in the study.
     """
     study = study_for(user, study_uid)
+    if not isinstance(node, RemoteNode):
+        node = destination_for(node)
     if not RemoteNode.objects.filter(pk=node.pk, is_move_destination=True).exists():
         raise SendRefused(f"{node.ae_title} is not a node images may be sent to.")
     instances = Instance.objects.filter(series__study=study)

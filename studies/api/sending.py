@@ -17,9 +17,8 @@ from studies import sending
 @api_view(["POST"])
 def send_create(request, study_uid):
     try:
-        node = sending.destination_for(request.data.get("node"))
         series = str(request.data.get("series") or "").strip() or None
-        job = sending.send_to_node(user=request.user, node=node, study_uid=study_uid, series_uid=series)
+        job = sending.send_to_node(user=request.user, node=request.data.get("node"), study_uid=study_uid, series_uid=series)
     except sending.SendRefused as exc:
         return Response({"detail": str(exc)}, status=exc.status_code)
     url = reverse("api:send-job-detail", args=[job.pk])
