@@ -42,6 +42,13 @@ class Listener:
     def log(self) -> str:
         return self.log_path.read_text()
 
+    def log_when(self, *texts: str, timeout: float = 15) -> str:
+        """The log once every text is in it: the listener may log after the peer has its answer."""
+        deadline = time.monotonic() + timeout
+        while not all(text in self.log for text in texts) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.log
+
     def stop(self) -> int:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -260,7 +267,7 @@ def test_a_dataset_with_a_path_like_uid_is_refused_and_leaves_nothing_behind(sta
     assert Instance.objects.count() == 0 and Study.objects.count() == 0
     assert archived_files(data_dir) == []
     assert list((data_dir / "spool" / "dicom").iterdir()) == []
-    assert 'C-STORE from AE "MALLORY" at 127.0.0.1:' in listener.log and "invalid-uid" in listener.log
+    assert 'C-STORE from AE "MALLORY" at 127.0.0.1:' in listener.log_when('C-STORE from AE "MALLORY" at 127.0.0.1:') and "invalid-uid" in listener.log_when("invalid-uid")
 
 
 def test_it_stops_cleanly_on_sigterm(start_listener):
@@ -268,7 +275,7 @@ def test_it_stops_cleanly_on_sigterm(start_listener):
     assert echoscu(listener).returncode == 0
 
     assert listener.stop() == 0
-    assert "DICOM listener stopped" in listener.log
+    assert "DICOM listener stopped" in listener.log_when("DICOM listener stopped")
 
 
 def test_several_listener_processes_share_the_port(start_listener):
