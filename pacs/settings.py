@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "accounts",  # the custom user model and roles; before "studies", which points at it
     "studies",
     "frontend",
+    "audit",  # append-only audit trail (DICOM audit event ids)
 ]
 
 MIDDLEWARE = [
@@ -160,6 +161,9 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+
+# --- Audit trail (audit/): on, a row that cannot be written raises instead of being logged at CRITICAL.
+LUMEN_AUDIT_STRICT = envbool("LUMEN_AUDIT_STRICT", False)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],

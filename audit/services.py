@@ -1,0 +1,87 @@
+"""``record``: write one audit row. Called explicitly where the audited thing happens.
+
+Cost: one INSERT (plus a SAVEPOINT pair when the caller is inside a transaction, so a failed
+insert cannot poison the caller's transaction on PostgreSQL).
+
+Failure policy: an audit row that cannot be written must not take the archive down with it:
+a C-STORE that was stored must still be acknowledged, or the modality resends and the site
+loses throughput exactly when the database is struggling. So ``record`` does not raise into
+the caller; it logs the whole event at CRITICAL on the ``audit`` logger, which makes the
+server log the fallback trail and an alert source. With ``LUMEN_AUDIT_STRICT`` on (the test
+suite turns it on), the error is raised instead, so a broken audit call fails its test.
+"""
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from audit.models import Action, AuditEvent, Event, Outcome
+
+logger = logging.getLogger("audit")
+
+SUCCESS = Outcome.SUCCESS
+MINOR_FAILURE = Outcome.MINOR_FAILURE
+SERIOUS_FAILURE = Outcome.SERIOUS_FAILURE
+MAJOR_FAILURE = Outcome.MAJOR_FAILURE
+
+__all__ = ["Action", "Event", "Outcome", "record", "client_ip"]
+
+
+def record(
+    event: Event,
+    action: Action,
+    *,
+    request=None,
+    user=None,
+    username: str = "",
+    ae: str = "",
+    ip: str | None = None,
+    study_uid: str = "",
+    patient_id: str = "",
+    outcome: Outcome = SUCCESS,
+    detail: dict | None = None,
+) -> AuditEvent | None:
+    """Append one event. Who: ``user`` (else the request's user), ``ae`` for DICOM peers, ``ip``
+    (else the request's client address). Returns the row, or None if it could not be written."""
+    if user is None and request is not None:
+        user = getattr(request, "user", None)
+    if user is not None and not getattr(user, "is_authenticated", False):
+        user = None
+    if ip is None and request is not None:
+        ip = client_ip(request)
+    row = AuditEvent(
+        event=event,
+        action=action,
+        outcome=outcome,
+        user=user,
+        username=(user.get_username() if user is not None else username)[:150],
+        calling_ae=(ae or "")[:16],
+        ip=ip or None,
+        study_uid=(study_uid or "")[:64],
+        patient_id=(patient_id or "")[:64],
+        detail=detail or {},
+    )
+    try:
+        if connection.in_atomic_block:
+            with transaction.atomic():
+                row.save()
+        else:
+            row.save()
+        return row
+    except Exception:
+        logger.critical(
+            "AUDIT EVENT NOT RECORDED: event=%s action=%s outcome=%s user=%r ae=%r ip=%s study=%s patient=%r detail=%r",
+            event, action, int(outcome), row.username, row.calling_ae, ip, row.study_uid, row.patient_id, row.detail,
+            exc_info=True,
+        )
+        if getattr(settings, "LUMEN_AUDIT_STRICT", False):
+            raise
+        return None
+
+
+def client_ip(request) -> str | None:
+    """The peer address Django saw. Behind a reverse proxy, the proxy must set REMOTE_ADDR
+    (e.g. gunicorn's --forwarded-allow-ips); X-Forwarded-For is not trusted here."""
+    return request.META.get("REMOTE_ADDR") or None

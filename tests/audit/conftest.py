@@ -1,0 +1,7 @@
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def strict_audit(settings):
+    """A row that cannot be written fails the test instead of only being logged."""
+    settings.LUMEN_AUDIT_STRICT = True
