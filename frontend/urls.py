@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from frontend import upload_views, views
+from frontend import share_views, upload_views, views
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="frontend/login.html"), name="login"),
@@ -11,4 +11,14 @@ urlpatterns = [
     path("studies/<str:uid>/send", views.study_send, name="study-send"),
     path("studies/<str:study>/series/<str:series>/", views.series_view, name="series-view"),
     path("upload/", upload_views.upload_page, name="upload"),
+    path("studies/<str:uid>/share/", share_views.study_share, name="study-share"),
+    path("shared/<str:token>/", share_views.shared_study, name="shared-study"),
+    path("shared/<str:token>/series/<str:series>/", share_views.shared_series, name="shared-series"),
+    path("shared/<str:token>/series/<str:series>/thumbnail", share_views.SharedThumbnail.as_view(), name="shared-thumbnail"),
+    path(
+        "shared/<str:token>/series/<str:series>/instances/<str:sop>/frames/<int:frame>/image",
+        share_views.SharedFrame.as_view(),
+        name="shared-frame",
+    ),
+    path("shared/<str:token>/series/<str:series>/instances/<str:sop>/file", share_views.shared_instance_file, name="shared-file"),
 ]

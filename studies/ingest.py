@@ -61,6 +61,13 @@ class Origin:
     upload_job_id: object = None
     calling_ae_title: str = ""
     peer_address: str | None = None
+    # An upload submitted for reading: its studies join the radiologists' pool.
+    for_reading: bool = False
+
+    @property
+    def reading_pool(self) -> bool:
+        # Received over DICOM (no person behind it) or sent for a read: radiologists see it.
+        return self.user_id is None or self.for_reading
 
 
 @dataclass(frozen=True)
@@ -231,7 +238,7 @@ def _file_meta_bytes(path: Path, header: Header) -> bytes:
 def _index(header: Header, attributes: dict, key: str, content: NormalizedDicomFile, origin: Origin) -> int:
     """Write the index rows of a stored file in one transaction; returns the instance id."""
     with transaction.atomic():
-        series_id, study_id, series_created = _series_row(header.dataset)
+        series_id, study_id, series_created = _series_row(header.dataset, origin)
         instance_id = insert_instance(
             {
                 "series_id": series_id,
@@ -252,17 +259,20 @@ def _index(header: Header, attributes: dict, key: str, content: NormalizedDicomF
             # The study row is locked now, so every committed series is visible here.
             modalities = sorted({m for m in Series.objects.filter(study_id=study_id).values_list("modality", flat=True) if m})
             Study.objects.filter(pk=study_id).update(modalities_in_study="\\".join(modalities))
+            # Checked once per new series, not per instance: C-STORE speed is per instance.
+            if origin.reading_pool:
+                Study.objects.filter(pk=study_id, in_reading_pool=False).update(in_reading_pool=True)
     return instance_id
 
 
-def _series_row(ds: Dataset) -> tuple[int, int, bool]:
+def _series_row(ds: Dataset, origin: Origin) -> tuple[int, int, bool]:
     """(series id, study id, created): one query for a series already known, as in a running transfer."""
     known = known_series(str(ds.SeriesInstanceUID))
     if known is not None:
         return known[0], known[1], False
     patient = _patient(ds)
     study, _ = Study.objects.get_or_create(
-        study_instance_uid=str(ds.StudyInstanceUID), defaults={"patient": patient, **study_attributes(ds)}
+        study_instance_uid=str(ds.StudyInstanceUID), defaults={"patient": patient, "in_reading_pool": origin.reading_pool, **study_attributes(ds)}
     )
     series, created = Series.objects.get_or_create(
         series_instance_uid=str(ds.SeriesInstanceUID), defaults={"study": study, **series_attributes(ds)}

@@ -41,6 +41,10 @@ class Study(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     # Last time an instance arrived: a study is "stable" once this stops moving.
     last_received_at = models.DateTimeField(auto_now_add=True)
+    # Radiologists read the pool: every study received over DICOM (no uploader) and every
+    # upload submitted for reading. Set by the ingest funnel; a flag, so the radiologists'
+    # visibility rule stays an indexed filter instead of a scan over instances.
+    in_reading_pool = models.BooleanField(default=False, db_index=True)
 
     class Meta:
         verbose_name_plural = "studies"
@@ -129,14 +133,37 @@ class StudyAccess(models.Model):
 
     class Reason(models.TextChoices):
         UPLOADED = "uploaded"
+        SHARED = "shared"  # studies/sharing.py: given by someone who could see the study
+        ASSIGNED = "assigned"  # a study assigned to a radiologist for reading
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="study_accesses")
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="accesses")
     reason = models.CharField(max_length=16, choices=Reason.choices, default=Reason.UPLOADED)
     created_at = models.DateTimeField(auto_now_add=True)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "study"], name="one_access_per_user_and_study")]
+
+
+class ShareLink(models.Model):
+    """A view-only (optionally download) link to one study; studies/sharing.py makes and checks them.
+
+    Only the SHA-256 of the token is stored: a leaked database does not leak working links.
+    """
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="share_links")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="share_links")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    allow_download = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created_at"]
 
 
 class UploadJob(models.Model):
@@ -148,6 +175,11 @@ class UploadJob(models.Model):
         DONE = "done"
         FAILED = "failed"
 
+    class Priority(models.TextChoices):
+        ROUTINE = "routine"
+        URGENT = "urgent"
+        STAT = "stat", "STAT"
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="upload_jobs")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVING)
@@ -156,6 +188,12 @@ class UploadJob(models.Model):
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The clinical question sent with a portal upload (shown to the radiologist).
+    reason_for_exam = models.CharField(max_length=1024, blank=True)
+    referring_physician = models.CharField(max_length=256, blank=True)
+    priority = models.CharField(max_length=8, choices=Priority.choices, default=Priority.ROUTINE)
+    # The uploader asks for a read: the studies of this upload join the radiologists' pool.
+    submit_for_reading = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at"]

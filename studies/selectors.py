@@ -4,20 +4,30 @@ see answers exactly like a study that does not exist (404).
 """
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
+
+from accounts import roles
+from accounts.roles import role_of
 
 from studies.models import Instance, Series, Study, StudyAccess
 
 
 def visible_studies(user) -> QuerySet[Study]:
-    if not user.is_authenticated or not user.is_active:
+    """Admin: every study. Radiologist: the reading pool (received over DICOM or submitted for
+    reading) and the studies assigned to them. Referrer, patient, anyone else: the studies
+    they uploaded into or that were shared with them (StudyAccess rows). ``is_staff`` only
+    opens Django admin; it does not widen this rule.
+    """
+    role = role_of(user)
+    if role is None and not (user.is_authenticated and user.is_active):
         return Study.objects.none()
-    if user.is_superuser or user.is_staff:
+    if role == roles.ADMIN:
         return Study.objects.all()
-    # Until roles arrive (people-and-access issue): a user sees the studies they were given
-    # access to, which today means the studies they uploaded into.
-    return Study.objects.filter(Exists(StudyAccess.objects.filter(study=OuterRef("pk"), user=user)))
+    granted = Exists(StudyAccess.objects.filter(study=OuterRef("pk"), user=user))
+    if role == roles.RADIOLOGIST:
+        return Study.objects.filter(Q(in_reading_pool=True) | granted)
+    return Study.objects.filter(granted)
 
 
 def visible_series(user) -> QuerySet[Series]:

@@ -228,7 +228,7 @@ def upload_process(*, job_id) -> None:
     if job is None:
         return
     _release_stale_claims(job)
-    origin = Origin(user_id=job.owner_id, upload_job_id=job.id)
+    origin = Origin(user_id=job.owner_id, upload_job_id=job.id, for_reading=job.submit_for_reading)
     while (item := _claim_next(job)) is not None:
         if item.kind == UploadItem.Kind.ZIP:
             _expand(job, item)

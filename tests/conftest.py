@@ -66,13 +66,33 @@ def admin_user(django_user_model):
 @pytest.fixture
 def alice(django_user_model):
     """A referrer who uploads studies."""
-    return django_user_model.objects.create_user("alice", "alice@example.org", "alice-password-123")
+    return _person(django_user_model, "alice", "Referrer")
 
 
 @pytest.fixture
 def charlie(django_user_model):
-    """An outsider who must see nothing of Alice's."""
-    return django_user_model.objects.create_user("charlie", "charlie@example.org", "charlie-password-123")
+    """An outsider (no role) who must see nothing of Alice's."""
+    return _person(django_user_model, "charlie", None)
+
+
+@pytest.fixture
+def radiologist(django_user_model):
+    """Rita reads the pool: DICOM-received studies and uploads submitted for reading."""
+    return _person(django_user_model, "rita", "Radiologist")
+
+
+@pytest.fixture
+def patient_user(django_user_model):
+    """Paul, a patient who uploads his own CDs."""
+    return _person(django_user_model, "paul", "Patient")
+
+
+def _person(django_user_model, name: str, role: str | None):
+    from accounts.roles import set_role
+
+    user = django_user_model.objects.create_user(name, f"{name}@example.org", f"{name}-password-123")
+    set_role(user, role)
+    return user
 
 
 def free_port() -> int:
