@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from audit import events as audit_events
 from frontend.forms import COMMON_MODALITIES, StudySearchForm
 from studies import rendering, sending
 from studies.models import SendJob, Series
@@ -35,8 +36,10 @@ def study_list(request):
 
 
 @login_required
+@audit_events.denied_on_404("uid")
 def study_detail(request, uid: str):
     study = study_for(request.user, uid)
+    audit_events.study_viewed(request, study)
     series = study.series.order_by(F("series_number").asc(nulls_last=True), "series_instance_uid")
     context = {"study": study, "patient": study.patient, "series_list": series, **_send_context(request)}
     return render(request, "frontend/study_detail.html", context)
@@ -62,12 +65,14 @@ def study_send(request, uid: str):
 
 
 @login_required
+@audit_events.denied_on_404("study")
 def series_view(request, study: str, series: str):
     series = get_object_or_404(
         visible_series(request.user).select_related("study__patient"),
         series_instance_uid=series,
         study__study_instance_uid=study,
     )
+    audit_events.study_viewed(request, series.study, series_uid=series.series_instance_uid)
     return render(request, "frontend/series_view.html", {"series": series, "study": series.study, "config": viewer_config(series)})
 
 
@@ -115,4 +120,3 @@ def _int(text, default: int) -> int:
         return int(text)
     except (TypeError, ValueError):
         return default
-

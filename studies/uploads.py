@@ -25,6 +25,7 @@ from django.http import Http404
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
+from audit import events as audit_events
 from studies import sources
 from studies.ingest import Origin, ingest_file
 from studies.models import UploadItem, UploadJob
@@ -338,4 +339,5 @@ def upload_finish_if_done(*, job_id) -> bool:
     if finished:
         shutil.rmtree(job_folder(job_id), ignore_errors=True)
         logger.info("upload %s done", job_id)
+        audit_events.upload_finished(job_id)
     return bool(finished)

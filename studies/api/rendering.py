@@ -13,6 +13,7 @@ from rest_framework.exceptions import APIException, ParseError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
+from audit import events as audit_events
 from studies import rendering
 from studies.models import Instance
 from studies.selectors import instance_for, visible_series
@@ -73,8 +74,10 @@ def image_response(
     etag = rendering.etag(instance, frame, options, kind)
     headers = {"ETag": etag, "Cache-Control": cache_control}
     if isinstance(get_conditional_response(request, etag=etag), HttpResponseNotModified):
+        audit_events.image_sent(request, instance, frame, kind, not_modified=True)
         return HttpResponseNotModified(headers=headers)
     body = rendering.render_frame(instance, frame, options)
+    audit_events.image_sent(request, instance, frame, kind)
     return HttpResponse(body, content_type=options.media_type, headers=headers)
 
 

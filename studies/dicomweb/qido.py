@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db.models import F, Func, JSONField, OuterRef, Subquery
 from django.http import JsonResponse
 
+from audit import events as audit_events
 from studies import selectors
 from studies.dicomweb import dicomjson as dj
 from studies.dicomweb.auth import DicomwebError, DicomwebView
@@ -63,6 +64,7 @@ def search(request, level: str, queryset, *, scoped: str | None = None, scope_le
     require_json(request)
     query = parse_query(level, request.GET)
     rows, truncated = page(query, query.apply(queryset), level)
+    audit_events.qido_searched(request, level, results=len(rows), scoped=scoped)
     base = dj.studies_url(request)
     above = _levels_above(level, scoped, scope_level)
     response = JsonResponse([serialize(row, level, query, base, above) for row in rows], safe=False)

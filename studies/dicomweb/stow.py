@@ -24,6 +24,7 @@ from studies.dicomweb import dicomjson as dj
 from studies.dicomweb.auth import DicomwebError, DicomwebView
 from studies.dicomweb.multipart import BodyTooLarge, MultipartError, parse_media_type, spool_parts
 from studies.dicomweb.qido import require_json
+from audit import events as audit_events
 from studies.ingest import IngestResult, Origin, ingest_file
 from studies.models import Instance
 
@@ -59,6 +60,7 @@ INSTANCE_TYPES = {"application/dicom"}
 class StoreInstances(DicomwebView):
     def post(self, request, study_uid=None):
         outcomes = store(request, target_study=study_uid)
+        audit_events.stow_stored(request, outcomes, study_uid=study_uid)
         return store_response(request, outcomes, target_study=study_uid)
 
 

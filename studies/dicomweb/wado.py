@@ -21,6 +21,7 @@ from django.http import Http404, HttpResponse, StreamingHttpResponse
 from pydicom import dcmread
 from pydicom.uid import ExplicitVRLittleEndian
 
+from audit import events as audit_events
 from studies import selectors
 from studies.dicomweb import dicomjson as dj
 from studies.dicomweb.auth import DicomwebError, DicomwebView
@@ -123,6 +124,7 @@ def series_instances(user, study_uid: str, series_uid: str):
 def dicom_response(request, instances, *, single: bool = False):
     """The instances as stored, multipart (or a bare application/dicom body for one instance)."""
     rows = list(instances.values_list("storage_key", "transfer_syntax_uid"))
+    audit_events.wado_retrieved(request, "instances", count=len(rows))
     syntaxes = {syntax for _, syntax in rows}
     multipart = _negotiate_dicom(request_accept(request), syntaxes, single)
     storage = dicom_storage()
@@ -167,6 +169,7 @@ def _negotiate_dicom(accepted_types: list, syntaxes: set[str], single: bool) -> 
 
 def metadata_response(request, instances) -> StreamingHttpResponse:
     require_json(request)
+    audit_events.wado_retrieved(request, "metadata")
     base = dj.studies_url(request)
     rows = instances.values_list(
         "dicom_json", "transfer_syntax_uid", "rows", "columns",
@@ -257,6 +260,7 @@ def frames_response(request, pixels: PixelData, numbers: list[int]) -> Streaming
     if missing:
         raise Http404(f"No frame {missing[0]}: the instance has {pixels.number_of_frames} frame(s)")
     choice = negotiate_frames(request_accept(request), pixels)
+    audit_events.wado_retrieved(request, "frames", count=len(numbers))
     part_type = f"{choice.media_type}; transfer-syntax={choice.transfer_syntax}"
     first = _first_frame(pixels, numbers[0] - 1, choice)
     boundary = new_boundary()
@@ -303,6 +307,7 @@ def bulkdata_response(request, instance, tag: str) -> HttpResponse:
         value = value.encode("utf-8")
     if not isinstance(value, (bytes, bytearray)):
         raise Http404("No such bulk data")
+    audit_events.wado_retrieved(request, "bulkdata")
     boundary = new_boundary()
     body = write_multipart([Part({"Content-Type": OCTET_STREAM}, [bytes(value)])], boundary)
     return HttpResponse(b"".join(body), content_type=content_type(OCTET_STREAM, boundary))

@@ -30,6 +30,7 @@ from pynetdicom.sop_class import (
     StudyRootQueryRetrieveInformationModelMove,
 )
 
+from audit import events as audit_events
 from studies.dicomweb import matching
 from studies.dicomweb.auth import DicomwebError
 from studies.dimse import nodes
@@ -280,6 +281,7 @@ def handle_find(event) -> Iterator[tuple]:
         close_old_connections()
         if not nodes.rights_of(assoc).query:
             nodes.refuse(assoc, "C-FIND", "this node may not query")
+            audit_events.find_answered(assoc, "", matches=0, refused="not authorized")
             yield status(nodes.NOT_AUTHORIZED, "not authorized to query this archive"), None
             return
         try:
@@ -304,6 +306,7 @@ def handle_find(event) -> Iterator[tuple]:
             yield PENDING, response(level, row, identifier)
             count += 1
         logger.info("C-FIND from %s at %s level: %d matches", peer_label(assoc), level, count)
+        audit_events.find_answered(assoc, level, matches=count)
         yield 0x0000, None
     except DatabaseError as exc:
         logger.error("C-FIND from %s: the archive database failed: %s", peer_label(assoc), exc)
@@ -313,6 +316,3 @@ def handle_find(event) -> Iterator[tuple]:
             close_old_connections()
         except DatabaseError:
             pass
-
-
-

@@ -25,6 +25,7 @@ from pathlib import Path
 from django.db import DatabaseError, close_old_connections
 from pydicom import Dataset
 
+from audit import events as audit_events
 from studies.dimse.limits import peer_label
 from studies.ingest import IngestResult, Origin, Outcome, ingest_file
 
@@ -67,8 +68,11 @@ def handle_store(event) -> Dataset:
 
         if not nodes.rights_of(assoc).store:
             nodes.refuse(assoc, "C-STORE", "this node may not store")
+            audit_events.store_counted(assoc, stored=False)
             return status(nodes.NOT_AUTHORIZED, "not authorized to store to this archive")
-        return response_for(ingest_file(path, origin=origin_of(assoc)), assoc)
+        result = ingest_file(path, origin=origin_of(assoc))
+        audit_events.store_counted(assoc, stored=result.ok, study_uid=result.study_instance_uid)
+        return response_for(result, assoc)
     except DatabaseError as exc:
         logger.error("C-STORE from %s: the archive database failed: %s", peer_label(assoc), exc)
         return status(OUT_OF_RESOURCES, "out-of-resources: the archive database is unavailable")
@@ -148,7 +152,9 @@ def handle_established(event) -> None:
 
 def handle_released(event) -> None:
     logger.info("association from %s released", peer_label(event.assoc))
+    audit_events.association_ended(event.assoc)
 
 
 def handle_aborted(event) -> None:
     logger.warning("association from %s aborted", peer_label(event.assoc))
+    audit_events.association_ended(event.assoc, aborted=True)

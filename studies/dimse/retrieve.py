@@ -20,6 +20,7 @@ from pydicom import Dataset, dcmread
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, UID
 from pynetdicom import _config, build_context, evt
 
+from audit import events as audit_events
 from studies.dimse import nodes
 from studies.dimse.find import CANCELLED, IMAGE, PATIENT, SERIES, STUDY, QueryError, level_of, match_values
 from studies.dimse.find import IDENTIFIER_DOES_NOT_MATCH, PATIENT_ROOT_MODELS, STUDY_ROOT_MODELS
@@ -168,6 +169,7 @@ def handle_move(event):
             stream_stored_files(store_event.assoc)
 
         logger.info("C-MOVE from %s: %d instances to %s", peer_label(assoc), len(instances), destination)
+        audit_events.retrieve_started(assoc, "c-move", instances, destination=str(destination))
         handlers = [(evt.EVT_ESTABLISHED, established)]
         yield destination.host, destination.port, {"contexts": proposed_contexts(instances) or None, "evt_handlers": handlers}
         yield len(instances)
@@ -187,6 +189,7 @@ def handle_get(event):
             logger.warning("C-GET from %s refused: %s", peer_label(assoc), exc.message)
             raise
         logger.info("C-GET from %s: %d instances", peer_label(assoc), len(instances))
+        audit_events.retrieve_started(assoc, "c-get", instances)
         stream_stored_files(assoc)
         yield len(instances)
         yield from _retrieve(event, instances, assoc)
