@@ -29,7 +29,6 @@ INSTALLED_APPS = [
     "studies",
     "frontend",
     "audit",  # append-only audit trail (DICOM audit event ids)
-    "audit",  # append-only audit trail (DICOM audit event ids)
 ]
 
 MIDDLEWARE = [
@@ -162,9 +161,6 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-
-# --- Audit trail (audit/): on, a row that cannot be written raises instead of being logged at CRITICAL.
-LUMEN_AUDIT_STRICT = envbool("LUMEN_AUDIT_STRICT", False)
 
 # --- Audit trail (audit/): on, a row that cannot be written raises instead of being logged at CRITICAL.
 LUMEN_AUDIT_STRICT = envbool("LUMEN_AUDIT_STRICT", False)
