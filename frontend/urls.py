@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from frontend import share_views, upload_views, views
+from frontend import portal_views, share_views, upload_views, views
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="frontend/login.html"), name="login"),
@@ -11,6 +11,8 @@ urlpatterns = [
     path("studies/<str:uid>/send", views.study_send, name="study-send"),
     path("studies/<str:study>/series/<str:series>/", views.series_view, name="series-view"),
     path("upload/", upload_views.upload_page, name="upload"),
+    path("uploads/", portal_views.my_uploads, name="my-uploads"),
+    path("uploads/<uuid:job_id>/submit", portal_views.submit_for_reading, name="submit-for-reading"),
     path("studies/<str:uid>/share/", share_views.study_share, name="study-share"),
     path("shared/<str:token>/", share_views.shared_study, name="shared-study"),
     path("shared/<str:token>/series/<str:series>/", share_views.shared_series, name="shared-series"),

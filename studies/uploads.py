@@ -146,8 +146,9 @@ def spool_ready() -> None:
     Path(settings.FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
 
 
-def upload_job_create(*, owner) -> UploadJob:
-    job = UploadJob.objects.create(owner=owner)
+def upload_job_create(*, owner, **details) -> UploadJob:
+    """``details``: the clinical fields of the portal form (studies/portal.py clinical_details)."""
+    job = UploadJob.objects.create(owner=owner, **details)
     logger.info("upload %s started by user %s", job.id, owner.pk)
     return job
 

@@ -12,18 +12,22 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.urls import reverse
-from rest_framework import status
+from rest_framework import exceptions, status
 from rest_framework.decorators import api_view
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from studies import uploads
+from studies import portal, uploads
 
 
 @api_view(["POST"])
 def upload_create(request):
-    job = uploads.upload_job_create(owner=request.user)
+    try:
+        details = portal.clinical_details(request.data)  # reason for exam, referring physician, priority, for reading
+    except uploads.UploadRefused as exc:
+        raise exceptions.ParseError(str(exc)) from None
+    job = uploads.upload_job_create(owner=request.user, **details)
     return Response(_progress(request, job), status=status.HTTP_201_CREATED)
 
 

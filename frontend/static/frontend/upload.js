@@ -110,6 +110,18 @@
     });
   }
 
+  // The clinical fields of the form travel with the job's creation (stored on the job).
+  function clinicalDetails() {
+    const form = new FormData();
+    for (const name of ["reason_for_exam", "referring_physician", "priority"]) {
+      const field = document.querySelector(`#clinical-details [name=${name}]`);
+      if (field) form.append(name, field.value);
+    }
+    const forReading = document.querySelector("#clinical-details [name=submit_for_reading]");
+    if (forReading && forReading.checked) form.append("submit_for_reading", "on");
+    return form;
+  }
+
   function refusal(response) {
     return (response.body && response.body.detail) || `The server refused the request (HTTP ${response.status}).`;
   }
@@ -132,7 +144,7 @@
     setSent(0, totalBytes);
     window.addEventListener("beforeunload", warnOnLeave);
     try {
-      const created = await request("POST", config.createUrl, null);
+      const created = await request("POST", config.createUrl, clinicalDetails());
       if (created.status !== 201) throw new Error(refusal(created));
       const job = created.body;
       const polling = poll(job.url);
