@@ -25,10 +25,14 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",  # DICOMweb clients authenticate with `Authorization: Token|Bearer <key>`
     "corsheaders",  # CORS for /dicomweb/ only (DICOMWEB_CORS_ALLOWED_ORIGINS)
+    "django_filters",  # REST API filters (/api/studies/?modality=CT…)
+    "drf_spectacular",  # OpenAPI 3 schema of the REST API at /api/schema/
+    "drf_spectacular_sidecar",  # Swagger UI assets served by us: /api/docs/ works offline
     "accounts",  # the custom user model and roles; before "studies", which points at it
     "studies",
     "frontend",
     "audit",  # append-only audit trail (DICOM audit event ids)
+    "integrations",  # RIS integration: idempotency keys of the REST API
 ]
 
 MIDDLEWARE = [
@@ -166,10 +170,36 @@ SECURE_REFERRER_POLICY = "same-origin"
 LUMEN_AUDIT_STRICT = envbool("LUMEN_AUDIT_STRICT", False)
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    # A RIS sends `Authorization: Token <key>` or `Bearer <key>`; the web UI uses its session.
+    # The token class first: an anonymous request gets 401 with a WWW-Authenticate challenge.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "studies.api.authentication.TokenOrBearerAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Every API error is {"detail": "...", "code": "..."} (studies/api/errors.py).
+    "EXCEPTION_HANDLER": "studies.api.errors.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Lumen PACS REST API",
+    "DESCRIPTION": "Read the archive (patients, studies, series, instances), upload studies and follow jobs. "
+    "Authenticate with `Authorization: Token <key>` (or `Bearer <key>`). A POST may carry an "
+    "`Idempotency-Key` header: a retry with the same key returns the first answer.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "PREPROCESSING_HOOKS": ["studies.api.schema.only_rest_api"],
+    "ENUM_NAME_OVERRIDES": {
+        "UploadStatusEnum": "studies.models.UploadJob.Status",
+        "SendJobStatusEnum": "studies.models.SendJob.Status",
+    },
 }
 
 # --- DICOMweb (PS3.18) under /dicomweb/: CORS lets a viewer served from another origin use it.

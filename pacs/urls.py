@@ -7,3 +7,7 @@ urlpatterns = [
     path("dicomweb/", include("studies.dicomweb.urls")),
     path("", include("frontend.urls")),
 ]
+
+# Django's own 404/500 answer JSON under /api/ (studies/api/errors.py), HTML elsewhere.
+handler404 = "studies.api.errors.page_not_found"
+handler500 = "studies.api.errors.server_error"

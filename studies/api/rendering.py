@@ -9,12 +9,15 @@ from __future__ import annotations
 from django.http import HttpResponse, HttpResponseNotModified
 from django.shortcuts import get_object_or_404
 from django.utils.cache import get_conditional_response
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import APIException, ParseError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
 from audit import events as audit_events
 from studies import rendering
+from studies.api import schema
 from studies.models import Instance
 from studies.selectors import instance_for, visible_series
 
@@ -98,6 +101,10 @@ class FrameImage(ImageView):
     ``viewport=w,h``. Strong ETag, If-None-Match → 304, cached privately for a year.
     """
 
+    @extend_schema(
+        parameters=[OpenApiParameter(name, OpenApiTypes.STR) for name in ("window", "preset", "format", "quality", "viewport")],
+        responses={(200, "image/*"): schema.IMAGE, 304: None, **schema.errors(400, 401, 404, 422)},
+    )
     def get(self, request, study_uid: str, series_uid: str, sop_uid: str, frame: int):
         media_type = media_type_from_format(request.query_params)
         options = rendering.image_options(request.query_params, media_type=media_type)
@@ -111,6 +118,10 @@ class SeriesThumbnail(ImageView):
     The middle image of the series in reading order, at most 128 px on a side.
     """
 
+    @extend_schema(
+        parameters=[OpenApiParameter("format", OpenApiTypes.STR, enum=["jpeg", "png"])],
+        responses={(200, "image/*"): schema.IMAGE, 304: None, **schema.errors(401, 404, 422)},
+    )
     def get(self, request, study_uid: str, series_uid: str):
         options = rendering.thumbnail_options(media_type_from_format(request.query_params))
         series = get_object_or_404(visible_series(request.user), series_instance_uid=series_uid, study__study_instance_uid=study_uid)

@@ -7,14 +7,22 @@ A study the user may not see, and a job that is not theirs (unless staff), answe
 from __future__ import annotations
 
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
+from integrations.idempotency import idempotent
 from studies import sending
+from studies.api import schema
 
 
+@extend_schema(
+    request=schema.SendRequestSerializer, parameters=[schema.IDEMPOTENCY_KEY],
+    responses={202: schema.SendJobSerializer, **schema.errors(400, 401, 403, 404, 409, 422)},
+)
 @api_view(["POST"])
+@idempotent
 def send_create(request, study_uid):
     try:
         series = str(request.data.get("series") or "").strip() or None
@@ -25,6 +33,7 @@ def send_create(request, study_uid):
     return Response({**sending.send_progress(job), "url": url}, status=status.HTTP_202_ACCEPTED, headers={"Location": url})
 
 
+@extend_schema(responses={200: schema.SendJobSerializer, **schema.errors(401, 404)})
 @api_view(["GET"])
 def send_job_detail(request, job_id):
     job = sending.send_job_for(request.user, job_id)

@@ -9,19 +9,33 @@ A job belongs to its owner: anybody else gets 404, as for a missing job.
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.core.exceptions import (
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, status
 from rest_framework.decorators import api_view
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from integrations.idempotency import idempotent
 from studies import portal, uploads
+from studies.api import schema
+from studies.api.authentication import TokenOrBearerAuthentication
 
 
+@extend_schema(
+    request=None, parameters=[schema.IDEMPOTENCY_KEY],
+    responses={201: schema.UploadProgressSerializer, **schema.errors(401, 403, 409, 422)},
+)
 @api_view(["POST"])
+@idempotent
 def upload_create(request):
     try:
         details = portal.clinical_details(request.data)  # reason for exam, referring physician, priority, for reading
@@ -31,12 +45,14 @@ def upload_create(request):
     return Response(_progress(request, job), status=status.HTTP_201_CREATED)
 
 
+@extend_schema(responses={200: schema.UploadProgressSerializer, **schema.errors(401, 404)})
 @api_view(["GET"])
 def upload_detail(request, job_id):
     job = uploads.upload_job_for(request.user, job_id)
     return Response(_progress(request, job))
 
 
+@extend_schema(request=None, responses={200: schema.UploadProgressSerializer, **schema.errors(401, 404, 409)})
 @api_view(["POST"])
 def upload_complete(request, job_id):
     job = uploads.upload_complete(job=uploads.upload_job_for(request.user, job_id))
@@ -54,6 +70,8 @@ class UploadFiles(APIView):
         # upload handlers before that: an oversized batch is refused while it streams in.
         uploads.spool_ready()
         user = request._request.user  # the session user; DRF authenticates the same session next
+        if not user.is_authenticated:  # a RIS with a token (header only: reading it parses no body)
+            user = (_token_user(request._request) or (user,))[0]
         self.quota = JobQuota(uploads.upload_room_for(user, kwargs["job_id"]))
         request._request.upload_handlers = [self.quota, *request._request.upload_handlers]
         super().initial(request, *args, **kwargs)
@@ -65,6 +83,10 @@ class UploadFiles(APIView):
             return Response({"detail": detail}, status=status.HTTP_400_BAD_REQUEST)
         return super().handle_exception(exc)
 
+    @extend_schema(
+        request={"multipart/form-data": schema.UploadBatchRequestSerializer},
+        responses={201: schema.UploadBatchSerializer, **schema.errors(400, 401, 404, 409, 413)},
+    )
     def post(self, request, job_id):
         job = uploads.upload_job_for(request.user, job_id)
         files = _named_files(request)  # parses the body, unless authentication already did
@@ -100,6 +122,13 @@ class JobQuota(FileUploadHandler):
 
     def file_complete(self, file_size):
         return None  # the next handler (memory or temporary file) makes the file
+
+
+def _token_user(django_request):
+    try:
+        return TokenOrBearerAuthentication().authenticate(django_request)
+    except AuthenticationFailed:
+        return None  # DRF's own authentication answers 401 next
 
 
 def _named_files(request) -> list[tuple[str, object]]:

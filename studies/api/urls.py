@@ -32,3 +32,27 @@ urlpatterns += [
     path("studies/<str:study_uid>/send", sending_views.send_create, name="study-send"),
     path("send-jobs/<int:job_id>", sending_views.send_job_detail, name="send-job-detail"),
 ]
+
+# Archive resources for RIS integration (studies/api/resources.py), schema and docs.
+from drf_spectacular.views import SpectacularAPIView  # noqa: E402
+from rest_framework.routers import SimpleRouter  # noqa: E402
+
+from studies.api import resources  # noqa: E402
+from studies.api.schema import ApiDocsView  # noqa: E402
+
+router = SimpleRouter()
+router.register("patients", resources.PatientViewSet, basename="patient")
+router.register("studies", resources.StudyViewSet, basename="study")
+router.register("series", resources.SeriesViewSet, basename="series")
+router.register("instances", resources.InstanceViewSet, basename="instance")
+urlpatterns += [
+    path("studies/<str:study_uid>/series/", resources.StudySeriesViewSet.as_view({"get": "list"}), name="study-series-list"),
+    path(
+        "series/<str:series_uid>/instances/",
+        resources.SeriesInstancesViewSet.as_view({"get": "list"}),
+        name="series-instances-list",
+    ),
+    *router.urls,
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", ApiDocsView.as_view(), name="docs"),
+]

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions
-from rest_framework.authentication import BasicAuthentication, SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import BasicAuthentication, SessionAuthentication
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import BaseParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
+
+from studies.api.authentication import TokenOrBearerAuthentication as _TokenOrBearer
 
 REALM = "Lumen DICOMweb"
 
@@ -32,25 +34,13 @@ class DicomwebError(Exception):
         self.message = message
 
 
-class TokenOrBearerAuthentication(TokenAuthentication):
-    """DRF's token, sent as ``Token <key>`` (DRF's spelling) or ``Bearer <key>`` (what viewers send)."""
+class TokenOrBearerAuthentication(_TokenOrBearer):
+    """The REST API's token authentication (studies/api/authentication.py), with the DICOMweb realm."""
 
-    keywords = (b"token", b"bearer")
-
-    def authenticate(self, request):
-        parts = request.META.get("HTTP_AUTHORIZATION", "").encode("latin-1", "replace").split()
-        if not parts or parts[0].lower() not in self.keywords:
-            return None
-        if len(parts) != 2:
-            raise exceptions.AuthenticationFailed("Invalid token header: expected `Bearer <key>` or `Token <key>`.")
-        try:
-            key = parts[1].decode("ascii")
-        except UnicodeError:
-            raise exceptions.AuthenticationFailed("Invalid token header: the key has invalid characters.") from None
-        return self.authenticate_credentials(key)
+    realm = REALM
 
     def authenticate_header(self, request) -> str:
-        # Both challenges a client can answer (RFC 9110 11.6.1 allows a list).
+        # Both challenges a client can answer here (RFC 9110 11.6.1 allows a list).
         return f'Bearer realm="{REALM}", Basic realm="{REALM}"'
 
 

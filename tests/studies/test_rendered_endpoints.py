@@ -166,7 +166,7 @@ def test_the_admin_sees_alices_slice(client, admin_user, ct):
 def test_anonymous_requests_get_no_image(client, ct):
     for url in (image_url(ct["slices"][0]), reverse("api:series-thumbnail", args=uids(ct["slices"][0])[:2])):
         response = client.get(url)
-        assert response.status_code == 403, url  # DRF session authentication
+        assert response.status_code == 401, url  # the REST API challenges (WWW-Authenticate: Bearer)
         assert not response["Content-Type"].startswith("image/")
     dicomweb = client.get(rendered_url(ct["slices"][0]))
     assert dicomweb.status_code == 401  # DICOMweb challenges instead (studies/dicomweb/auth.py)

@@ -234,7 +234,7 @@ def test_staff_may_follow_anybodys_send_job_and_strangers_must_log_in(client, ad
     job = sending.send_to_node(user=alice, node=node, study_uid=alices_study.StudyInstanceUID)
     url = reverse("api:send-job-detail", args=[job.pk])
 
-    assert client.get(url).status_code == 403
+    assert client.get(url).status_code == 401
     client.force_login(admin_user)
     assert client.get(url).json()["id"] == job.pk
 

@@ -161,7 +161,7 @@ def test_charlie_gets_404_for_alices_job(alices_client, charlie, tmp_path):
 
 
 def test_nobody_uploads_without_logging_in(client, tmp_path):
-    assert client.post(reverse("api:upload-list")).status_code == 403
+    assert client.post(reverse("api:upload-list")).status_code == 401  # with a WWW-Authenticate challenge
     assert UploadJob.objects.count() == 0
 
 

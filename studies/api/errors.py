@@ -1,0 +1,39 @@
+"""Every error of the REST API answers JSON: ``{"detail": "<message>", "code": "<stable code>"}``.
+
+Validation errors add ``"errors"`` with the per-field messages. Django's own 404 and 500
+(a URL no view matches, an unhandled exception) answer the same shape under /api/; the
+other paths keep Django's HTML pages.
+"""
+from __future__ import annotations
+
+from django.http import JsonResponse
+from django.views import defaults
+from rest_framework import exceptions
+from rest_framework.views import exception_handler as drf_exception_handler
+
+API_PREFIX = "/api/"
+
+
+def exception_handler(exc, context):
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None  # an unhandled exception: Django's 500 (server_error below)
+    data = response.data
+    if isinstance(exc, exceptions.ValidationError) or not (isinstance(data, dict) and "detail" in data):
+        response.data = {"detail": "Invalid input.", "code": "invalid", "errors": data}
+    else:
+        code = getattr(data["detail"], "code", None) or getattr(exc, "default_code", None) or "error"
+        response.data = {"detail": str(data["detail"]), "code": code}
+    return response
+
+
+def page_not_found(request, exception):
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse({"detail": "Internal server error.", "code": "server_error"}, status=500)
+    return defaults.server_error(request)
