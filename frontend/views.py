@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from audit import events as audit_events
+from accounts import roles
 from frontend.forms import COMMON_MODALITIES, StudySearchForm
 from studies import rendering, sending
 from studies.models import SendJob, Series
@@ -49,7 +50,9 @@ def _send_context(request) -> dict:
     """The "Send to…" form (staff) and, after a send, the job whose progress send.js follows."""
     job_id = request.GET.get("send")
     job = SendJob.objects.filter(pk=job_id, requested_by_id=request.user.pk).select_related("node").first() if (job_id or "").isdigit() and len(job_id) < 18 else None
-    return {"send_destinations": list(sending.destinations()) if request.user.is_staff else [], "send_job": job}
+    # Sending to a node is for the people who work the archive (admins, radiologists), not the portal.
+    may_send = roles.role_of(request.user) in (roles.ADMIN, roles.RADIOLOGIST)
+    return {"may_send": may_send, "send_destinations": list(sending.destinations()) if may_send else [], "send_job": job}
 
 
 @login_required

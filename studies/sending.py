@@ -24,6 +24,7 @@ from django.utils import timezone
 from pydicom import Dataset
 from pynetdicom import AE
 
+from accounts import roles
 from studies.dimse import retrieve
 from studies.models import Instance, RemoteNode, SendJob
 from studies.ordering import INSTANCE_ORDER
@@ -68,9 +69,9 @@ def destination_for(reference) -> RemoteNode:
 
 
 def send_job_for(user, job_id) -> SendJob:
-    """The user's own send job (any job, for staff); anybody else's answers like a missing one."""
+    """The user's own send job (any job, for admins); anybody else's answers like a missing one."""
     jobs = SendJob.objects.select_related("node")
-    if not (user.is_staff or user.is_superuser):
+    if not roles.is_admin(user):
         jobs = jobs.filter(requested_by_id=user.pk)
     try:
         return jobs.get(pk=int(job_id))

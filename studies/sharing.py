@@ -117,3 +117,17 @@ def link_instance(link: ShareLink, series_uid: str, sop_uid: str) -> Instance:
     if instance is None:
         raise Http404("No such instance")
     return instance
+
+
+def assign_to_radiologist(*, by, study_uid: str, username: str) -> StudyAccess:
+    """An admin gives a study outside the pool (e.g. an upload kept private) to one radiologist."""
+    if not roles.is_admin(by):
+        raise ShareRefused("Only an admin assigns studies to radiologists.")
+    study = study_for(by, study_uid)
+    target = get_user_model().objects.filter(username=username, is_active=True).first()
+    if target is None or not roles.is_radiologist(target):
+        raise ShareRefused("There is no active radiologist with that user name.")
+    access, _ = StudyAccess.objects.get_or_create(
+        user=target, study=study, defaults={"reason": StudyAccess.Reason.ASSIGNED, "granted_by": by}
+    )
+    return access

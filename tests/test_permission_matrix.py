@@ -119,3 +119,25 @@ def test_an_upload_joins_the_pool_when_the_dicom_node_sends_more_of_it(client, t
     assert ingest_file(path, origin=Origin(calling_ae_title="CT1")).ok
     client.force_login(radiologist)
     assert client.get(reverse("study-detail", args=[ids.study])).status_code == 200
+
+
+def test_an_admin_assigns_a_private_upload_to_a_radiologist_who_then_sees_it(client, admin_user, alice, radiologist, studies):
+    from studies import sharing
+
+    url = reverse("study-detail", args=[studies["alice"].study])
+    client.force_login(radiologist)
+    assert client.get(url).status_code == 404
+    with pytest.raises(sharing.ShareRefused):
+        sharing.assign_to_radiologist(by=alice, study_uid=studies["alice"].study, username="rita")
+    with pytest.raises(sharing.ShareRefused):
+        sharing.assign_to_radiologist(by=admin_user, study_uid=studies["alice"].study, username="alice")
+    sharing.assign_to_radiologist(by=admin_user, study_uid=studies["alice"].study, username="rita")
+    assert client.get(url).status_code == 200
+
+
+@pytest.mark.parametrize("persona, offered", [("admin_user", True), ("radiologist", True), ("alice", False)])
+def test_the_send_form_is_for_admins_and_radiologists(request, client, studies, persona, offered):
+    client.force_login(request.getfixturevalue(persona))
+    owner = "alice" if persona == "alice" else "dicom"
+    page = client.get(reverse("study-detail", args=[studies[owner].study])).content.decode()
+    assert ('id="send-to"' in page) is offered
