@@ -29,12 +29,15 @@ MAJOR_FAILURE = Outcome.MAJOR_FAILURE
 __all__ = ["Action", "Event", "Outcome", "record", "client_ip"]
 
 
+_FROM_REQUEST = object()
+
+
 def record(
     event: Event,
     action: Action,
     *,
     request=None,
-    user=None,
+    user=_FROM_REQUEST,
     username: str = "",
     ae: str = "",
     ip: str | None = None,
@@ -44,9 +47,13 @@ def record(
     detail: dict | None = None,
 ) -> AuditEvent | None:
     """Append one event. Who: ``user`` (else the request's user), ``ae`` for DICOM peers, ``ip``
-    (else the request's client address). Returns the row, or None if it could not be written."""
-    if user is None and request is not None:
-        user = getattr(request, "user", None)
+    (else the request's client address); ``user=None`` for an anonymous actor. Returns the row,
+    or None if it could not be written."""
+    # A DRF Request authenticates on first access to .user (and DRF's Basic authentication
+    # sends user_login_failed from inside that): read the user Django's middleware resolved.
+    request = getattr(request, "_request", request)
+    if user is _FROM_REQUEST:
+        user = getattr(request, "user", None) if request is not None else None
     if user is not None and not getattr(user, "is_authenticated", False):
         user = None
     if ip is None and request is not None:

@@ -1,4 +1,5 @@
 """Lumen PACS settings: one module, every value from the environment (.env.example lists them)."""
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -31,6 +32,8 @@ INSTALLED_APPS = [
     "accounts",  # the custom user model and roles; before "studies", which points at it
     "studies",
     "frontend",
+    "axes",  # login lockout; before "audit", whose failed-login receiver reads what axes decided
+    "csp",  # Content-Security-Policy header (CONTENT_SECURITY_POLICY below)
     "audit",  # append-only audit trail (DICOM audit event ids)
     "integrations",  # RIS integration: idempotency keys of the REST API
 ]
@@ -45,6 +48,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes requires: answers locked-out logins
 ]
 
 ROOT_URLCONF = "pacs.urls"
@@ -159,12 +164,49 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Axes first: it refuses a locked-out username or address before any password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+# Lockout (django-axes): after AXES_FAILURE_LIMIT failed logins for one username, or from one
+# address, that username / address is refused for LUMEN_LOCKOUT_MINUTES; a success resets it.
+AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("LUMEN_LOCKOUT_MINUTES", 30))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each counted on its own: per user and per IP
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "audit/locked_out.html"
+AXES_VERBOSE = False
+SESSION_COOKIE_AGE = envint("SESSION_COOKIE_AGE", 8 * 3600)  # seconds: a working shift
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", not DEBUG)
+# HTTPS: on in production (DEBUG off and a real host name in ALLOWED_HOSTS), off for the embedded
+# default on http://127.0.0.1:8000 (`make run`); LUMEN_HTTPS=0/1 decides explicitly.
+_LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
+LUMEN_HTTPS = envbool("LUMEN_HTTPS", not DEBUG and any(host not in _LOCAL_HOSTS for host in ALLOWED_HOSTS))
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", LUMEN_HTTPS)
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and strips it from clients).
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if envbool("LUMEN_TRUST_X_FORWARDED_PROTO", False) else None
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31536000 if LUMEN_HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", True)
+SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", LUMEN_HTTPS)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Content Security Policy (django-csp): no inline script or style, nothing from other origins.
+# Pages carry data for their scripts with json_script (a data block, not executed).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 # --- Audit trail (audit/): on, a row that cannot be written raises instead of being logged at CRITICAL.
 LUMEN_AUDIT_STRICT = envbool("LUMEN_AUDIT_STRICT", False)
