@@ -5,6 +5,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("studies.api.urls")),
     path("dicomweb/", include("studies.dicomweb.urls")),
+    path("audit/", include("audit.urls")),
     path("", include("frontend.urls")),
 ]
 
