@@ -22,7 +22,8 @@ from django.db.models import Q, QuerySet
 from studies.dicomweb.auth import DicomwebError
 from studies.dicomweb.dicomjson import keyword_of, tag_of
 from studies.ingest import searchable_name
-from studies.models import Series
+from studies.models import Patient, Series
+from studies.search import PATIENT_LOOKUP_MAX
 
 STUDY, SERIES, INSTANCE = "study", "series", "instance"
 LEVELS = (STUDY, SERIES, INSTANCE)
@@ -224,16 +225,32 @@ def _person_name(key: Key, path: str, value: str, fuzzy: bool) -> Q:
         column, wanted = path, value.upper().replace("^", " ").strip()
     if fuzzy:
         # Every word of the value starts some component of the name, in any order.
-        condition = Q()
-        for word in wanted.split():
-            regex = "(^|[ ^])" + _pattern(word)[1:-1]
-            condition &= Q(**{f"{column}__iregex": regex})
-        return condition
+        regexes = ["(^|[ ^])" + _pattern(word)[1:-1] for word in wanted.split()]
+        if key.keyword == "PatientName":
+            return _of_patients(path, Q(*[Q(patient_name_search__iregex=regex) for regex in regexes]))
+        return Q(*[Q(**{f"{column}__iregex": regex}) for regex in regexes])
     if key.keyword == "PatientName":
-        return Q(**{f"{column}__regex": _pattern(wanted)}) if _has_wildcards(wanted) else Q(**{column: wanted})
+        if not _has_wildcards(wanted):
+            return Q(**{column: wanted})
+        return _of_patients(path, Q(patient_name_search__regex=_pattern(wanted)))
     # Referring physician: the raw PN, "^" and spaces treated alike, any case.
     regex = _pattern(wanted).replace(r"\ ", r"[ ^]+")
     return Q(**{f"{column}__iregex": regex})
+
+
+def _of_patients(path: str, patient_match: Q) -> Q:
+    """Rows whose patient matches ``patient_match``; ``path`` is the row's path to ``patient_name``.
+
+    A join lets PostgreSQL walk the studies newest first (QIDO's order) and look up each one's
+    patient: thousands of lookups for a name pattern that few patients match, ~100 ms at 100,000
+    studies. Those few patients are fetched first instead (an index range scan for ``DOE*``), as
+    studies/search.py does; a pattern matching very many keeps the join.
+    """
+    ids = list(Patient.objects.filter(patient_match).values_list("pk", flat=True)[: PATIENT_LOOKUP_MAX + 1])
+    owner = path[: -len("__patient_name")]  # "patient", "study__patient", "series__study__patient"
+    if len(ids) <= PATIENT_LOOKUP_MAX:
+        return Q(**{f"{owner}__in": ids})
+    return Q(**{f"{owner}__in": Patient.objects.filter(patient_match)})
 
 
 def _integer(path: str, value: str) -> Q:
