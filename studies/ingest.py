@@ -26,7 +26,7 @@ from pydicom.filewriter import write_file_meta_info
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID
 
 from studies.dicomfile import Header, InvalidDicom, NotDicom, check_nesting, read_header
-from studies.models import Instance, Patient, Series, Study
+from studies.dicomjson import header_json
 from studies.indexsql import (
     StoredCopy,
     count_instance,
@@ -36,6 +36,7 @@ from studies.indexsql import (
     stored_copy,
     study_and_access,
 )
+from studies.models import Instance, Patient, Series, Study
 from studies.ordering import slice_position
 from studies.selectors import visible_studies
 from studies.storage import dicom_storage, instance_key
@@ -43,8 +44,6 @@ from studies.storage import dicom_storage, instance_key
 logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 1024 * 1024
-# Elements left out of the stored DICOM JSON: pixel data and other bulk data (PS3.18 F.2.7).
-BULK_DATA_THRESHOLD = 1024
 
 
 class Outcome(enum.StrEnum):
@@ -380,29 +379,12 @@ def instance_attributes(header: Header) -> dict:
 
 def dicom_json(ds: Dataset) -> dict:
     """PS3.18 F.2 DICOM JSON of the header with bulk data left out; refuses absurd nesting."""
-    header_only = Dataset()
-    for element in ds:
-        if element.tag.group not in (0x0002, 0x7FE0):
-            header_only.add(element)
     try:
-        as_json = header_only.to_json_dict(
-            bulk_data_threshold=BULK_DATA_THRESHOLD, bulk_data_element_handler=lambda element: "", suppress_invalid_tags=True
-        )
+        as_json = header_json(ds)
     except RecursionError:
         raise InvalidDicom("too-deep", "sequence nesting is too deep to be a real DICOM object") from None
     check_nesting(as_json)
-    return _without_bulk_data(as_json)
-
-
-def _without_bulk_data(as_json: dict) -> dict:
-    cleaned = {}
-    for tag, element in as_json.items():
-        if "BulkDataURI" in element:
-            continue
-        if element.get("vr") == "SQ" and "Value" in element:
-            element = {**element, "Value": [_without_bulk_data(item) for item in element["Value"]]}
-        cleaned[tag] = element
-    return cleaned
+    return as_json
 
 
 # --- Value parsing: DICOM text is untrusted; bad values become None, never an exception. ---
