@@ -83,20 +83,42 @@ def interleaved(mix: dict[str, list[dict]]):
             yield kind, queries[i]
 
 
-def time_findscu(port: int, mix) -> tuple[dict, dict]:
-    timings, hits = {k: [] for k in mix}, {k: [] for k in mix}
+# findscu's own log with microsecond timestamps: "<seconds>.<ms>.<us> <message>".
+LOG_CONFIG = """log4cplus.rootLogger = INFO, console
+log4cplus.appender.console = log4cplus::ConsoleAppender
+log4cplus.appender.console.layout = log4cplus::PatternLayout
+log4cplus.appender.console.layout.ConversionPattern = %D{%s.%Q} %m%n
+"""
+
+
+def _stamp(line: str) -> float:
+    seconds, ms, us = line.split(" ", 1)[0].split(".")
+    return int(seconds) + int(ms) / 1e3 + int(us) / 1e6
+
+
+def time_findscu(port: int, mix) -> tuple[dict, dict, dict]:
+    """End to end (process start-up, association, query, release) and, from findscu's own log,
+    from sending the C-FIND request to receiving the final response."""
+    config = Path(tempfile.mkdtemp(prefix="lumen-bench-findscu-")) / "log.cfg"
+    config.write_text(LOG_CONFIG)
+    timings, inside, hits = {k: [] for k in mix}, {k: [] for k in mix}, {k: [] for k in mix}
     for kind, keys in interleaved(mix):
-        command = ["findscu", "-S", "-aet", "BENCH", "-aec", "LUMEN", "-k", "QueryRetrieveLevel=STUDY"]
+        command = ["findscu", "-lc", str(config), "-S", "-aet", "BENCH", "-aec", "LUMEN", "-k", "QueryRetrieveLevel=STUDY"]
         for keyword in RETURN_KEYS:
             command += ["-k", f"{keyword}={keys[keyword]}" if keyword in keys else keyword]
         command += ["127.0.0.1", str(port)]
         start = time.perf_counter()
         done = subprocess.run(command, capture_output=True, text=True)
         timings[kind].append((time.perf_counter() - start) * 1000)
-        if done.returncode != 0:
+        lines = (done.stdout + done.stderr).splitlines()
+        sent = [_stamp(line) for line in lines if "Sending Find Request" in line]
+        final = [_stamp(line) for line in lines if "Received Final Find Response" in line]
+        if done.returncode != 0 or not sent or not final:
             raise SystemExit(f"findscu {keys} failed: {done.stderr[-500:]}")
-        hits[kind].append(done.stderr.count("Find Response:") - 1)  # the last one is the final Success
-    return timings, hits
+        inside[kind].append((final[0] - sent[0]) * 1000)
+        hits[kind].append(sum("Find Response:" in line and "(Pending)" in line for line in lines))
+    shutil.rmtree(config.parent, ignore_errors=True)
+    return timings, inside, hits
 
 
 def time_pynetdicom(port: int, mix) -> tuple[dict, dict]:
@@ -208,8 +230,11 @@ def main() -> None:
         time_qido(base_url, token, query_mix(samples, rng, 2))  # warm up every gunicorn worker
         time_pynetdicom(dicom_port, query_mix(samples, rng, 2))
         n = args.requests
-        report(f"C-FIND STUDY level, DCMTK findscu (one process + association per query), {args.studies:,} studies:",
-               *time_findscu(dicom_port, query_mix(samples, rng, n)))
+        whole, inside, hits = time_findscu(dicom_port, query_mix(samples, rng, n))
+        report(f"C-FIND STUDY level, DCMTK findscu end to end (process start-up + association + query), {args.studies:,} studies:",
+               whole, hits)
+        report(f"C-FIND STUDY level, DCMTK findscu from its C-FIND-RQ to the final response (its own log), {args.studies:,} studies:",
+               inside, hits)
         report(f"C-FIND STUDY level, pynetdicom SCU (one association, time per C-FIND), {args.studies:,} studies:",
                *time_pynetdicom(dicom_port, query_mix(samples, rng, n)))
         report(f"QIDO-RS /dicomweb/studies?limit=100, Token auth, gunicorn {args.workers} workers, {args.studies:,} studies:",
