@@ -183,3 +183,23 @@ def denied_on_404(uid_kwarg: str):
         return wrapper
 
     return decorate
+
+
+# --- People and sharing (called by the accounts and sharing services) ---------------------------
+
+
+def role_changed(*, actor, user, old_role: str | None, new_role: str | None, request=None) -> None:
+    """A person's role changed (PS3.15 A.5.3.11 Security Alert, "User security attributes changed")."""
+    record(
+        Event.SECURITY_ALERT, Action.ROLE_CHANGE, request=request, user=actor,
+        detail={"target": user.get_username(), "target_id": user.pk, "from": old_role, "to": new_role},
+    )
+
+
+def study_shared(*, actor, study, request=None, with_username: str | None = None, link_expires=None, revoked: bool = False) -> None:
+    """A study shared with a person or by link, or a share withdrawn (110106 Export: data made
+    available outside its owner's view)."""
+    detail = {"with": with_username, "link": with_username is None, "revoked": revoked}
+    if link_expires is not None:
+        detail["expires"] = link_expires.isoformat()
+    record(Event.EXPORT, Action.SHARE, request=request, user=actor, study_uid=study.study_instance_uid, patient_id=study.patient.patient_id, detail=detail)

@@ -19,6 +19,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts import roles
+from audit import events as audit_events
 from studies.models import Instance, Series, ShareLink, Study, StudyAccess
 from studies.selectors import study_for
 
@@ -44,6 +45,7 @@ def share_with_user(*, by, study_uid: str, username: str) -> StudyAccess:
             )
     except IntegrityError:  # granted at the same moment by someone else
         access = StudyAccess.objects.get(user=target, study=study)
+    audit_events.study_shared(actor=by, study=study, with_username=target.get_username())
     return access
 
 
@@ -53,7 +55,10 @@ def unshare_with_user(*, by, study_uid: str, username: str) -> bool:
     rows = StudyAccess.objects.filter(study=study, user__username=username, reason=StudyAccess.Reason.SHARED)
     if not roles.is_admin(by):
         rows = rows.filter(granted_by=by)
-    return rows.delete()[0] > 0
+    withdrawn = rows.delete()[0] > 0
+    if withdrawn:
+        audit_events.study_shared(actor=by, study=study, with_username=username, revoked=True)
+    return withdrawn
 
 
 def create_link(*, by, study_uid: str, lifetime: timedelta, allow_download: bool = False) -> tuple[ShareLink, str]:
@@ -65,6 +70,7 @@ def create_link(*, by, study_uid: str, lifetime: timedelta, allow_download: bool
     link = ShareLink.objects.create(
         study=study, token_hash=token_hash(token), created_by=by, expires_at=timezone.now() + lifetime, allow_download=allow_download
     )
+    audit_events.study_shared(actor=by, study=study, link_expires=link.expires_at)
     return link, token
 
 

@@ -123,3 +123,26 @@ def test_charlie_guessing_an_existing_study_gets_a_plain_404_and_one_denied_row(
     row = only_row("access-denied")
     assert (row.event, row.outcome, row.user_id, row.study_uid) == ("110113", Outcome.MINOR_FAILURE, charlie.pk, study_uid)
     assert not AuditEvent.objects.filter(action="study-view").exists()
+
+
+def test_a_role_change_and_a_share_each_record_one_row(admin_user, alice, charlie, instance):
+    from audit import events
+
+    events.role_changed(actor=admin_user, user=alice, old_role=None, new_role="Referrer")
+    events.study_shared(actor=admin_user, study=instance.series.study, with_username="charlie")
+    role = only_row("role-change")
+    assert (role.event, role.user_id, role.detail) == ("110113", admin_user.pk, {"target": "alice", "target_id": alice.pk, "from": None, "to": "Referrer"})
+    share = only_row("share")
+    assert (share.event, share.study_uid, share.patient_id, share.detail["with"]) == ("110106", instance.series.study.study_instance_uid, "PAT-7", "charlie")
+
+
+def test_sharing_a_study_through_the_service_records_one_share_and_withdrawing_another(admin_user, charlie, instance):
+    from studies.sharing import share_with_user, unshare_with_user
+
+    study_uid = instance.series.study.study_instance_uid
+    share_with_user(by=admin_user, study_uid=study_uid, username="charlie")
+    unshare_with_user(by=admin_user, study_uid=study_uid, username="charlie")
+    rows = list(AuditEvent.objects.filter(action="share").order_by("id"))
+    assert [(r.event, r.user_id, r.study_uid, r.detail["with"], r.detail["revoked"]) for r in rows] == [
+        ("110106", admin_user.pk, study_uid, "charlie", False), ("110106", admin_user.pk, study_uid, "charlie", True)
+    ]
