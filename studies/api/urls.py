@@ -38,6 +38,7 @@ from drf_spectacular.views import SpectacularAPIView  # noqa: E402
 from rest_framework.routers import SimpleRouter  # noqa: E402
 
 from studies.api import resources  # noqa: E402
+from studies.api import users as users_api  # noqa: E402
 from studies.api.schema import ApiDocsView  # noqa: E402
 
 router = SimpleRouter()
@@ -45,6 +46,7 @@ router.register("patients", resources.PatientViewSet, basename="patient")
 router.register("studies", resources.StudyViewSet, basename="study")
 router.register("series", resources.SeriesViewSet, basename="series")
 router.register("instances", resources.InstanceViewSet, basename="instance")
+router.register("users", users_api.UserViewSet, basename="user")  # admins only (studies/api/users.py)
 urlpatterns += [
     path("studies/<str:study_uid>/series/", resources.StudySeriesViewSet.as_view({"get": "list"}), name="study-series-list"),
     path(
