@@ -12,6 +12,32 @@ REFERRER = "Referrer"
 PATIENT = "Patient"
 ROLES = (ADMIN, RADIOLOGIST, REFERRER, PATIENT)
 
+# The model permissions of each role (app, model, actions). accounts/migrations/0002_roles.py
+# created the groups with a frozen copy of this; ``ensure_roles`` (post_migrate) keeps them there
+# after a flush (tests) and adds permissions granted here later.
+ROLE_PERMISSIONS = {
+    ADMIN: [
+        ("accounts", "user", ("add", "change", "delete", "view")),
+        ("auth", "group", ("view",)),
+        ("studies", "remotenode", ("add", "change", "delete", "view")),
+        ("studies", "sendjob", ("add", "change", "view")),
+        ("studies", "patient", ("view", "change")),
+        ("studies", "study", ("view", "change", "delete")),
+        ("studies", "series", ("view",)),
+        ("studies", "instance", ("view",)),
+        ("studies", "uploadjob", ("view",)),
+    ],
+    RADIOLOGIST: [
+        ("studies", "patient", ("view",)),
+        ("studies", "study", ("view",)),
+        ("studies", "series", ("view",)),
+        ("studies", "instance", ("view",)),
+        ("studies", "sendjob", ("add", "view")),
+    ],
+    REFERRER: [("studies", "study", ("view",)), ("studies", "uploadjob", ("add", "view")), ("studies", "studyaccess", ("add",))],
+    PATIENT: [("studies", "study", ("view",)), ("studies", "uploadjob", ("add", "view")), ("studies", "studyaccess", ("add",))],
+}
+
 # Checked most powerful first, so a person left in two groups gets the wider one, predictably.
 _PRECEDENCE = (ADMIN, RADIOLOGIST, REFERRER, PATIENT)
 
@@ -48,3 +74,18 @@ def set_role(user, role: str | None) -> None:
     if role is not None:
         user.groups.add(Group.objects.get(name=role))
     user.__dict__.pop("_lumen_role", None)
+
+
+def ensure_roles(using: str = "default", **kwargs) -> None:
+    """The four groups with their permissions; idempotent (a post_migrate receiver)."""
+    from django.contrib.auth.models import Permission
+
+    for role, grants in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.using(using).get_or_create(name=role)
+        wanted = [(app, f"{action}_{model}") for app, model, actions in grants for action in actions]
+        permissions = [
+            p
+            for p in Permission.objects.using(using).filter(codename__in=[c for _, c in wanted]).select_related("content_type")
+            if (p.content_type.app_label, p.codename) in wanted
+        ]
+        group.permissions.add(*permissions)
