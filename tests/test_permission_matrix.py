@@ -58,6 +58,9 @@ ROUTES = {
     "WADO instance": lambda s: reverse("dicomweb:instance", args=[s.study, s.series, s.sop]),
     "rendered frame": lambda s: reverse("dicomweb:rendered-frame", args=[s.study, s.series, s.sop, "1"]),
     "share page": lambda s: reverse("study-share", args=[s.study]),
+    "REST study": lambda s: reverse("api:study-detail", args=[s.study]),
+    "REST series": lambda s: reverse("api:series-detail", args=[s.series]),
+    "REST instance": lambda s: reverse("api:instance-detail", args=[s.sop]),
 }
 
 
@@ -91,6 +94,10 @@ def test_lists_carry_only_the_studies_a_role_may_see(request, client, studies, p
     qido = client.get(reverse("dicomweb:studies"), HTTP_ACCEPT="application/dicom+json")
     assert qido.status_code == 200
     assert {s["0020000D"]["Value"][0] for s in qido.json()} == expected
+
+    rest = client.get(reverse("api:study-list"), {"limit": 1000})
+    assert rest.status_code == 200
+    assert {row["study_instance_uid"] for row in rest.json()["results"]} == expected
 
     series = client.get(reverse("dicomweb:search-series"), HTTP_ACCEPT="application/dicom+json")
     assert series.status_code == 200
