@@ -1,29 +1,44 @@
 from django.contrib import admin
 
+from studies import selectors
 from studies.models import Instance, Patient, Series, Study, UploadJob
 
 
+class VisibleOnly:
+    """Django admin lists through the visibility rule too: a staff radiologist's view permission
+    must not open every study (only admins see all; studies/selectors.py)."""
+
+    selector = None
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(pk__in=type(self).selector(request.user).values("pk"))
+
+
 @admin.register(Patient)
-class PatientAdmin(admin.ModelAdmin):
+class PatientAdmin(VisibleOnly, admin.ModelAdmin):
+    selector = staticmethod(lambda user: Patient.objects.filter(studies__in=selectors.visible_studies(user)))
     list_display = ("patient_name", "patient_id", "issuer_of_patient_id", "patient_birth_date", "patient_sex")
     search_fields = ("patient_name", "patient_id")
 
 
 @admin.register(Study)
-class StudyAdmin(admin.ModelAdmin):
+class StudyAdmin(VisibleOnly, admin.ModelAdmin):
+    selector = staticmethod(selectors.visible_studies)
     list_display = ("study_instance_uid", "patient", "study_date", "study_description", "modalities_in_study")
     search_fields = ("study_instance_uid", "accession_number", "study_description")
     raw_id_fields = ("patient",)
 
 
 @admin.register(Series)
-class SeriesAdmin(admin.ModelAdmin):
+class SeriesAdmin(VisibleOnly, admin.ModelAdmin):
+    selector = staticmethod(selectors.visible_series)
     list_display = ("series_instance_uid", "modality", "series_number", "series_description")
     raw_id_fields = ("study",)
 
 
 @admin.register(Instance)
-class InstanceAdmin(admin.ModelAdmin):
+class InstanceAdmin(VisibleOnly, admin.ModelAdmin):
+    selector = staticmethod(selectors.visible_instances)
     list_display = ("sop_instance_uid", "instance_number", "transfer_syntax_uid", "received_at", "calling_ae_title")
     raw_id_fields = ("series", "upload_job", "uploaded_by")
     exclude = ("dicom_json",)

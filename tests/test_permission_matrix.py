@@ -8,6 +8,7 @@ from django.urls import reverse
 from pydicom.uid import generate_uid
 
 from studies.ingest import Origin, ingest_file
+from studies.models import Study
 from tests.conftest import write_dicom
 
 pytestmark = pytest.mark.django_db
@@ -148,3 +149,17 @@ def test_the_send_form_is_for_admins_and_radiologists(request, client, studies, 
     owner = "alice" if persona == "alice" else "dicom"
     page = client.get(reverse("study-detail", args=[studies[owner].study])).content.decode()
     assert ('id="send-to"' in page) is offered
+
+
+def test_a_staff_radiologist_sees_only_the_pool_in_django_admin_too(client, radiologist, studies):
+    radiologist.is_staff = True
+    radiologist.save()
+    client.force_login(radiologist)
+    page = client.get(reverse("admin:studies_study_changelist"))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert studies["dicom"].study in html and studies["paul"].study in html
+    assert studies["alice"].study not in html
+    study_id = Study.objects.get(study_instance_uid=studies["alice"].study).pk
+    assert client.get(reverse("admin:studies_study_change", args=[study_id])).status_code == 302  # "does not exist" → admin index
+    assert "ALICE^STUDY" not in client.get(reverse("admin:studies_patient_changelist")).content.decode()
