@@ -1,8 +1,10 @@
 """``Idempotency-Key`` on POST: a RIS that retries after a timeout gets the first answer, not a twin."""
+import io
 import threading
 from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 
 from integrations.idempotency import TTL, idempotency_purge
@@ -72,7 +74,10 @@ def test_expired_records_are_purged(alice_api):
     create_upload(alice_api, "new")
     IdempotencyRecord.objects.filter(key="old").update(created_at=IdempotencyRecord.objects.get(key="old").created_at - TTL * 2)
 
-    assert idempotency_purge() == 1
+    out = io.StringIO()
+    call_command("purge_idempotency_keys", stdout=out)
+
+    assert out.getvalue().strip() == "1 expired idempotency records deleted"
     assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
 
 
