@@ -6,7 +6,7 @@ import pytest
 
 from audit.models import AuditEvent, Outcome
 from tests.conftest import require_tool, write_dicom
-from tests.studies.test_dicomserver import AE_TITLE, start_listener, storescu  # noqa: F401  (fixture)
+from tests.studies.test_dicomserver import AE_TITLE, storescu
 
 pytestmark = [pytest.mark.dcmtk, pytest.mark.django_db(transaction=True)]
 
