@@ -59,8 +59,15 @@ def access_denied(request, *, study_uid: str) -> None:
     """A 404 answered for a study that exists but this user may not see. The response stays
     the plain 404 (no existence oracle); only the trail knows."""
     from studies.models import Study
+    from studies.selectors import visible_studies
 
-    if study_uid and Study.objects.filter(study_instance_uid=study_uid).exists():
+    user = getattr(getattr(request, "_request", request), "user", None)
+    if (
+        study_uid
+        and Study.objects.filter(study_instance_uid=study_uid).exists()
+        # A missing series or instance inside a study this person sees is no denial.
+        and not visible_studies(user).filter(study_instance_uid=study_uid).exists()
+    ):
         record(Event.SECURITY_ALERT, Action.ACCESS_DENIED, request=request, study_uid=study_uid, outcome=Outcome.MINOR_FAILURE, detail={"path": request.path[:500]})
 
 

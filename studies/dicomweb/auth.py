@@ -20,6 +20,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
+from audit import events as audit_events
 from studies.api.authentication import TokenOrBearerAuthentication as _TokenOrBearer
 
 REALM = "Lumen DICOMweb"
@@ -80,6 +81,7 @@ class DicomwebView(APIView):
         if isinstance(exc, DicomwebError):
             return error(exc.status, exc.message)
         if isinstance(exc, Http404):
+            audit_events.access_denied(self.request, study_uid=self.kwargs.get("study_uid", ""))  # the trail only
             return error(404, str(exc) or "Not found.")
         if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
             response = error(401, str(exc.detail))

@@ -146,3 +146,20 @@ def test_sharing_a_study_through_the_service_records_one_share_and_withdrawing_a
     assert [(r.event, r.user_id, r.study_uid, r.detail["with"], r.detail["revoked"]) for r in rows] == [
         ("110106", admin_user.pk, study_uid, "charlie", False), ("110106", admin_user.pk, study_uid, "charlie", True)
     ]
+
+
+def test_charlie_asking_dicomweb_for_an_existing_study_gets_the_same_404_and_one_denied_row(client, charlie, instance):
+    client.force_login(charlie)
+    study_uid = instance.series.study.study_instance_uid
+    denied = client.get(reverse("dicomweb:study-metadata", args=[study_uid]), HTTP_ACCEPT="application/dicom+json")
+    missing = client.get(reverse("dicomweb:study-metadata", args=["1.2.3.404"]), HTTP_ACCEPT="application/dicom+json")
+    assert denied.status_code == missing.status_code == 404 and denied.json() == missing.json()
+    row = only_row("access-denied")
+    assert (row.event, row.user_id, row.study_uid, row.detail["path"]) == ("110113", charlie.pk, study_uid, f"/dicomweb/studies/{study_uid}/metadata")
+
+
+def test_a_missing_series_in_a_study_the_admin_sees_is_no_denial(admin_client, instance):
+    study_uid = instance.series.study.study_instance_uid
+    assert admin_client.get(reverse("series-view", args=[study_uid, "1.2.3.404"])).status_code == 404
+    assert admin_client.get(reverse("dicomweb:series-metadata", args=[study_uid, "1.2.3.404"]), HTTP_ACCEPT="application/dicom+json").status_code == 404
+    assert not AuditEvent.objects.filter(action="access-denied").exists()
