@@ -79,3 +79,10 @@ def test_a_success_before_the_limit_resets_the_count(client, alice):
         login(client, "alice", f"again-{n}")
     assert login(client, "alice", ALICE_PASSWORD).status_code == 302
     assert not rows("lockout")
+
+
+def test_logging_out_is_one_logout_row(client, alice):
+    login(client, "alice", ALICE_PASSWORD)
+    client.post(reverse("logout"))
+    [row] = rows("logout")
+    assert (row.event, row.outcome, row.user_id) == ("110114", Outcome.SUCCESS, alice.pk)
