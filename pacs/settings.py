@@ -120,6 +120,8 @@ if LUMEN_DUPLICATE_POLICY not in {"keep-first", "overwrite"}:
     raise ImproperlyConfigured("LUMEN_DUPLICATE_POLICY must be keep-first or overwrite")
 LUMEN_DEMO_DIR = envpath("LUMEN_DEMO_DIR", BASE_DIR.parent / "shared" / "dicom-samples")
 LUMEN_HTTP_BIND = envstr("LUMEN_HTTP_BIND", "127.0.0.1:8000")  # where `make run` serves the web UI
+# One audit row per person and series per this many seconds for rendered images (audit/events.py).
+LUMEN_IMAGE_AUDIT_WINDOW = envint("LUMEN_IMAGE_AUDIT_WINDOW", 600)
 
 # --- DICOM listener.
 DICOM_AE_TITLE = envstr("DICOM_AE_TITLE", "LUMEN")

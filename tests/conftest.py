@@ -54,6 +54,14 @@ def data_dir(tmp_path, settings) -> Path:
     return root
 
 
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """The local-memory cache (e.g. audit's once-per-series image rows) starts empty in each test."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 def archived_files(root: Path) -> list[Path]:
     return [p for p in (root / "archive").rglob("*") if p.is_file()]
 

@@ -59,6 +59,13 @@ def test_a_rest_frame_image_records_one_image_download(admin_client, instance):
     assert row.detail == {"sop": instance.sop_instance_uid, "frame": 1, "kind": "frame"}
 
 
+def test_scrolling_through_a_series_records_one_image_download_per_window(admin_client, instance):
+    for _ in range(3):
+        assert admin_client.get(reverse("api:frame-image", args=[*uids(instance), 1]) + "?window=40,400").status_code == 200
+    assert admin_client.get(reverse("dicomweb:rendered-frame", args=[*uids(instance), "1"])).status_code == 200
+    assert only_row("image-download").detail["frame"] == 1
+
+
 def test_a_dicomweb_rendered_frame_records_one_image_download(admin_client, instance):
     response = admin_client.get(reverse("dicomweb:rendered-frame", args=[*uids(instance), "1"]), HTTP_ACCEPT="image/png")
     assert response.status_code == 200
