@@ -96,6 +96,7 @@ def seed(studies: int, *, uploader, referrer, referrer_share: float = 0.01, seed
             "modalities_in_study": "\\".join(sorted(modalities)),
             "number_of_study_related_series": series_count,
             "number_of_study_related_instances": series_count * 100,
+            "in_reading_pool": True,
         })
         for s in range(series_count):
             modality = modalities[s % len(modalities)]

@@ -162,7 +162,10 @@ def main() -> None:
         call_command("migrate", verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
         users = get_user_model().objects
-        radiologist = users.create_user("radiologist", password=PASSWORD, is_staff=True)
+        from accounts.roles import RADIOLOGIST, set_role
+
+        # A radiologist reads the pool: every seeded study is in it (received over DICOM).
+        set_role(users.create_user("radiologist", password=PASSWORD), RADIOLOGIST)
         referrer = users.create_user("referrer", password=PASSWORD)
         uploader = users.create_user("modality-gateway", password=PASSWORD)
 
@@ -188,7 +191,7 @@ def main() -> None:
             session = login(base_url, username)
             time_queries(session, base_url, query_mix(samples, rng, 3))  # warm up both workers
             timings = time_queries(session, base_url, query_mix(samples, rng, args.requests))
-            who = "sees all" if username == "radiologist" else f"sees {samples['referrer_studies']:,}"
+            who = "reading pool: all" if username == "radiologist" else f"sees {samples['referrer_studies']:,}"
             report(f"GET / as the {username} ({who}), gunicorn {args.workers} workers, {args.studies:,} studies:", timings, target)
     finally:
         if server is not None:
