@@ -129,6 +129,26 @@ def subprocess_env(data_dir) -> dict:
     return env
 
 
+CHROMIUM = "/usr/bin/chromium"
+# Debian's Chromium, headless; without the networking flags it calls home and is refused.
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture
+def chromium(monkeypatch, settings):
+    """Debian's Chromium driven by Playwright (never a downloaded browser), closed after the test."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not shutil.which(CHROMIUM):
+        pytest.fail("chromium is not installed (.ci/run installs it from Debian)")
+    # Playwright's sync API runs an event loop in this thread; the ORM calls in tests stay synchronous.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False  # plain http on the test server
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
 def require_tool(name: str) -> str:
     path = shutil.which(name)
     if path is None:

@@ -2,7 +2,6 @@
 upload page (a real Celery worker stores it), opens the study from the study list, opens the
 series in the quick view, steps with the keys and the wheel, and changes the window."""
 import re
-import shutil
 import zipfile
 
 import pytest
@@ -11,8 +10,6 @@ from tests.conftest import CT_ABDOMEN
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 SLICES = 51
 # Generous: the worker stores 51 slices on a busy 2-core CI machine. Not a speed check.
 UPLOAD_TIMEOUT_MS = 180_000
@@ -24,20 +21,11 @@ IMAGE_SHOWN = """(src) => {
 
 
 @pytest.fixture
-def browser_page(live_server, worker, monkeypatch, settings):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not shutil.which(CHROMIUM):
-        pytest.fail("chromium is not installed (.ci/run installs it from Debian)")
-    # Playwright's sync API runs an event loop in this thread; the ORM calls here stay synchronous.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False  # plain http on the test server
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_context(base_url=live_server.url).new_page()
-        errors = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        yield page
-        browser.close()
+def browser_page(live_server, worker, chromium):
+    page = chromium.new_context(base_url=live_server.url).new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
     assert errors == []
 
 
