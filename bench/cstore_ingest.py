@@ -14,61 +14,19 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from bench.support import drop_scratch_database, free_port, scratch_database_url, wait_for_port  # noqa: E402
 SAMPLES = Path(os.environ.get("LUMEN_SAMPLES_DIR", REPO.parent / "shared" / "dicom-samples"))
 CT_HEAD = SAMPLES / "ct_series" / "philips_ingenuity_head_phantom_1mm"
 PYTHON = str(REPO / ".venv" / "bin" / "python") if (REPO / ".venv" / "bin" / "python").exists() else sys.executable
 SCRATCH_DB = "lumen_bench"
-
-
-def scratch_database_url(base: str | None, data_dir: Path) -> str:
-    if not base:
-        return f"sqlite:///{data_dir / 'bench.sqlite3'}"
-    import psycopg
-
-    parts = urlsplit(base)
-    admin_url = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {SCRATCH_DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {SCRATCH_DB}")
-    return urlunsplit(parts._replace(path=f"/{SCRATCH_DB}"))
-
-
-def drop_scratch_database(base: str | None) -> None:
-    if not base:
-        return
-    import psycopg
-
-    with psycopg.connect(urlunsplit(urlsplit(base)._replace(path="/postgres")), autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {SCRATCH_DB} WITH (FORCE)")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"the listener exited with code {process.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit("the listener did not open its port")
 
 
 def empty_archive(data_dir: Path) -> None:
@@ -156,7 +114,7 @@ def main() -> None:
 
     base_url = os.environ.get("DATABASE_URL")
     data_dir = Path(tempfile.mkdtemp(prefix="lumen-bench-cstore-"))
-    database_url = scratch_database_url(base_url, data_dir)
+    database_url = scratch_database_url(base_url, data_dir, SCRATCH_DB)
     env = {**os.environ, "DATABASE_URL": database_url, "LUMEN_DATA_DIR": str(data_dir), "LOG_LEVEL": "WARNING"}
     os.environ.update({"DATABASE_URL": database_url, "LUMEN_DATA_DIR": str(data_dir), "DJANGO_SETTINGS_MODULE": "pacs.settings"})
     import django
@@ -187,7 +145,7 @@ def main() -> None:
         from django.db import connections
 
         connections.close_all()
-        drop_scratch_database(base_url)
+        drop_scratch_database(base_url, SCRATCH_DB)
         shutil.rmtree(data_dir, ignore_errors=True)
 
 

@@ -34,10 +34,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench import study_search  # noqa: E402  (scratch database and gunicorn helpers)
-from bench.study_search import PYTHON, free_port, percentile, wait_for_port  # noqa: E402
+from bench.study_search import PYTHON, percentile  # noqa: E402
+from bench.support import drop_scratch_database, free_port, scratch_database_url, wait_for_port  # noqa: E402
 
-study_search.SCRATCH_DB = "lumen_bench_query"
+SCRATCH_DB = "lumen_bench_query"
 EXACT = ("PatientID exact", "AccessionNumber exact", "StudyInstanceUID exact")
 RETURN_KEYS = ("StudyInstanceUID", "PatientName", "PatientID", "StudyDate", "AccessionNumber",
                "StudyDescription", "ModalitiesInStudy", "NumberOfStudyRelatedInstances")
@@ -185,7 +185,7 @@ def main() -> None:
     if not base.startswith("postgres"):
         raise SystemExit("this benchmark needs PostgreSQL (DATABASE_URL=postgres://...)")
     data_dir = Path(tempfile.mkdtemp(prefix="lumen-bench-query-"))
-    database_url = study_search.scratch_database(base)
+    database_url = scratch_database_url(base, None, SCRATCH_DB)
     env = {**os.environ, "DATABASE_URL": database_url, "LUMEN_DATA_DIR": str(data_dir), "LOG_LEVEL": "WARNING",
            "DEBUG": "0", "SECURE_COOKIES": "0", "DJANGO_SETTINGS_MODULE": "pacs.settings"}
     os.environ.update(env)
@@ -248,7 +248,7 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 process.kill()
         connections.close_all()
-        study_search.drop_scratch_database(base)
+        drop_scratch_database(base, SCRATCH_DB)
         shutil.rmtree(data_dir, ignore_errors=True)
 
 

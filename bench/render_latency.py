@@ -27,9 +27,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from bench.support import drop_scratch_database, free_port, scratch_database_url  # noqa: E402
 SAMPLES = Path(os.environ.get("LUMEN_SAMPLES_DIR", REPO.parent / "shared" / "dicom-samples"))
 CT_HEAD = SAMPLES / "ct_series" / "philips_ingenuity_head_phantom_1mm"
 SCRATCH_DB = "lumen_bench_render"
@@ -46,7 +47,7 @@ def main() -> None:
     os.environ.update(
         {
             "LUMEN_DATA_DIR": str(data_dir),
-            "DATABASE_URL": scratch_database_url(base_url, data_dir),
+            "DATABASE_URL": scratch_database_url(base_url, data_dir, SCRATCH_DB),
             "DJANGO_SETTINGS_MODULE": "pacs.settings",
             "DEBUG": "0",
             "LOG_LEVEL": "WARNING",
@@ -78,29 +79,8 @@ def main() -> None:
         from django.db import connections
 
         connections.close_all()
-        drop_scratch_database(base_url)
+        drop_scratch_database(base_url, SCRATCH_DB)
         shutil.rmtree(data_dir, ignore_errors=True)
-
-
-def scratch_database_url(base: str | None, data_dir: Path) -> str:
-    if not base:
-        return f"sqlite:///{data_dir / 'bench.sqlite3'}"
-    import psycopg
-
-    parts = urlsplit(base)
-    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {SCRATCH_DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {SCRATCH_DB}")
-    return urlunsplit(parts._replace(path=f"/{SCRATCH_DB}"))
-
-
-def drop_scratch_database(base: str | None) -> None:
-    if not base:
-        return
-    import psycopg
-
-    with psycopg.connect(urlunsplit(urlsplit(base)._replace(path="/postgres")), autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {SCRATCH_DB} WITH (FORCE)")
 
 
 def prepare_archive() -> tuple[str, list[tuple[str, str, str]]]:
@@ -197,12 +177,6 @@ def report(label: str, times: list[float], size: int) -> None:
     p50 = ordered[len(ordered) // 2] * 1000
     p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))] * 1000
     print(f"{label:<34}{p50:>7.2f}ms{p95:>7.2f}ms{statistics.mean(times) * 1000:>7.2f}ms{size / 1024:>8.1f}kB", flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for(port: int, timeout: float = 30) -> None:

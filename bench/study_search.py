@@ -15,7 +15,6 @@ import os
 import random
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -23,49 +22,13 @@ import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from bench.support import drop_scratch_database, free_port, scratch_database_url, wait_for_port  # noqa: E402
 PYTHON = str(REPO / ".venv" / "bin" / "python") if (REPO / ".venv" / "bin" / "python").exists() else sys.executable
 SCRATCH_DB = "lumen_bench_search"
 PASSWORD = "bench-password-1234"
-
-
-def scratch_database(base: str) -> str:
-    import psycopg
-
-    parts = urlsplit(base)
-    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {SCRATCH_DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {SCRATCH_DB}")
-    return urlunsplit(parts._replace(path=f"/{SCRATCH_DB}"))
-
-
-def drop_scratch_database(base: str) -> None:
-    import psycopg
-
-    with psycopg.connect(urlunsplit(urlsplit(base)._replace(path="/postgres")), autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {SCRATCH_DB} WITH (FORCE)")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"gunicorn exited with code {process.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit("gunicorn did not open its port")
 
 
 def login(base_url: str, username: str):
@@ -144,7 +107,7 @@ def main() -> None:
     if not base.startswith("postgres"):
         raise SystemExit("this benchmark needs PostgreSQL (DATABASE_URL=postgres://...)")
     data_dir = Path(tempfile.mkdtemp(prefix="lumen-bench-search-"))
-    database_url = scratch_database(base)
+    database_url = scratch_database_url(base, None, SCRATCH_DB)
     env = {**os.environ, "DATABASE_URL": database_url, "LUMEN_DATA_DIR": str(data_dir), "LOG_LEVEL": "WARNING",
            "DEBUG": "0", "SECURE_COOKIES": "0", "DJANGO_SETTINGS_MODULE": "pacs.settings"}
     os.environ.update(env)
@@ -198,7 +161,7 @@ def main() -> None:
             server.terminate()
             server.wait(timeout=20)
         connections.close_all()
-        drop_scratch_database(base)
+        drop_scratch_database(base, SCRATCH_DB)
         shutil.rmtree(data_dir, ignore_errors=True)
 
 

@@ -20,7 +20,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,9 +27,11 @@ import time
 import uuid
 import zipfile
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from bench.support import drop_scratch_database, free_port, scratch_database_url, wait_for_port  # noqa: E402
 SAMPLES = Path(os.environ.get("LUMEN_SAMPLES_DIR", REPO.parent / "shared" / "dicom-samples"))
 CT_HEAD = SAMPLES / "ct_series" / "philips_ingenuity_head_phantom_1mm"
 VENV_BIN = REPO / ".venv" / "bin"
@@ -52,7 +53,7 @@ def main() -> None:
     env = {
         **os.environ,
         "LUMEN_DATA_DIR": str(data_dir),
-        "DATABASE_URL": scratch_database_url(base_db, data_dir),
+        "DATABASE_URL": scratch_database_url(base_db, data_dir, SCRATCH_DB),
         "LUMEN_TASK_QUEUE": queue,
         "DJANGO_SETTINGS_MODULE": "pacs.settings",
         "DEBUG": "0",
@@ -121,7 +122,7 @@ def main() -> None:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
-        drop_scratch_database(base_db)
+        drop_scratch_database(base_db, SCRATCH_DB)
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
@@ -238,44 +239,6 @@ class Session:
         status, data = self._request("POST", url, body(), headers, length)
         assert status == 201, (status, data[:500])
         return json.loads(data)
-
-
-def scratch_database_url(base: str | None, data_dir: Path) -> str:
-    if not base:
-        return f"sqlite:///{data_dir / 'bench.sqlite3'}"
-    import psycopg
-
-    parts = urlsplit(base)
-    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {SCRATCH_DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {SCRATCH_DB}")
-    return urlunsplit(parts._replace(path=f"/{SCRATCH_DB}"))
-
-
-def drop_scratch_database(base: str | None) -> None:
-    if not base:
-        return
-    import psycopg
-
-    with psycopg.connect(urlunsplit(urlsplit(base)._replace(path="/postgres")), autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {SCRATCH_DB} WITH (FORCE)")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port: int, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit("gunicorn did not start")
 
 
 def wait_for_worker(log: Path, timeout: float = 60) -> None:
