@@ -123,6 +123,24 @@ LUMEN_HTTP_BIND = envstr("LUMEN_HTTP_BIND", "127.0.0.1:8000")  # where `make run
 # One audit row per person and series per this many seconds for rendered images (audit/events.py).
 LUMEN_IMAGE_AUDIT_WINDOW = envint("LUMEN_IMAGE_AUDIT_WINDOW", 600)
 
+# A study is complete when no new instance arrived for this many seconds: it then joins the
+# worklist and fires studies.signals.study_completed (webhooks "study.received").
+LUMEN_STUDY_STABLE_SECONDS = envint("LUMEN_STUDY_STABLE_SECONDS", 60)
+
+# --- Links and mail: notifications carry a link (never medical content) built on LUMEN_BASE_URL.
+LUMEN_BASE_URL = envstr("LUMEN_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+LUMEN_INSTITUTION_NAME = envstr("LUMEN_INSTITUTION_NAME", "Lumen PACS")  # report letterhead, SR InstitutionName
+# Default: each mail is a file under var/mail (the embedded default needs no mail server);
+# production sets EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend and EMAIL_HOST/PORT/….
+EMAIL_BACKEND = envstr("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+EMAIL_FILE_PATH = DATA_DIR / "mail"
+EMAIL_HOST = envstr("EMAIL_HOST", "localhost")
+EMAIL_PORT = envint("EMAIL_PORT", 25)
+EMAIL_HOST_USER = envstr("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = envstr("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "Lumen PACS <lumen@localhost>")
+
 # --- DICOM listener.
 DICOM_AE_TITLE = envstr("DICOM_AE_TITLE", "LUMEN")
 DICOM_PORT = envint("DICOM_PORT", 11112)
