@@ -45,13 +45,29 @@ class Study(models.Model):
     # upload submitted for reading. Set by the ingest funnel; a flag, so the radiologists'
     # visibility rule stays an indexed filter instead of a scan over instances.
     in_reading_pool = models.BooleanField(default=False, db_index=True)
+    # Completeness (studies/completeness.py). ``completion_due_at`` is set while a completion
+    # check is pending (at most one per study, claimed with conditional UPDATEs); it goes back to
+    # null, and ``completed_at`` is set, when the study has been quiet for LUMEN_STUDY_STABLE_SECONDS.
+    completion_due_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "studies"
-        indexes = [models.Index(fields=["-study_date", "-id"], name="study_date_recent")]
+        indexes = [
+            models.Index(fields=["-study_date", "-id"], name="study_date_recent"),
+            # The sweeper looks for overdue checks; only studies still receiving have a due time.
+            models.Index(
+                fields=["completion_due_at"], name="study_completion_due", condition=models.Q(completion_due_at__isnull=False)
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.study_description or self.study_instance_uid
+
+    @property
+    def is_complete(self) -> bool:
+        """Quiet for the stable time since its last instance (no completion check pending)."""
+        return self.completed_at is not None and self.completion_due_at is None
 
     @property
     def modalities(self) -> list[str]:
