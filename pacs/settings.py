@@ -30,6 +30,8 @@ INSTALLED_APPS = [
     "drf_spectacular",  # OpenAPI 3 schema of the REST API at /api/schema/
     "drf_spectacular_sidecar",  # Swagger UI assets served by us: /api/docs/ works offline
     "accounts",  # the custom user model and roles; before "studies", which points at it
+    "django_otp",  # TOTP second factor (accounts/twofactor.py)
+    "django_otp.plugins.otp_totp",
     "studies",
     "frontend",
     "axes",  # login lockout; before "audit", whose failed-login receiver reads what axes decided
@@ -178,6 +180,8 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "study-list"
 LOGOUT_REDIRECT_URL = "login"
 LUMEN_ADMIN_PASSWORD = envsecret("LUMEN_ADMIN_PASSWORD")
+# TOTP second factor: the issuer name authenticator apps show next to the account.
+OTP_TOTP_ISSUER = envstr("LUMEN_TOTP_ISSUER", "Lumen PACS")
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
