@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "csp",  # Content-Security-Policy header (CONTENT_SECURITY_POLICY below)
     "audit",  # append-only audit trail (DICOM audit event ids)
     "integrations",  # RIS integration: idempotency keys of the REST API
+    "annotations",  # measurements, annotations and key images saved per study and person
 ]
 
 MIDDLEWARE = [
