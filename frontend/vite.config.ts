@@ -1,0 +1,28 @@
+import { defineConfig } from "vite";
+
+// The viewer is built into the frontend app's static folder (gitignored) so Django's
+// staticfiles finds it; collectstatic then adds its own hashed copies (manifest storage).
+// The entry keeps a stable name (viewer.js): the template asks {% static %} for it and Django
+// hashes it; every other chunk, worker and wasm file already carries Vite's content hash and
+// is loaded relative to the entry, so both the plain and the hashed entry find them.
+export default defineConfig({
+  base: "./",
+  build: {
+    outDir: "static/frontend/viewer",
+    emptyOutDir: true,
+    target: "es2022",
+    sourcemap: false,
+    chunkSizeWarningLimit: 4096,
+    rollupOptions: {
+      input: { viewer: "src/main.ts" },
+      output: {
+        entryFileNames: "[name].js",
+        chunkFileNames: "chunks/[name]-[hash].js",
+        assetFileNames: "assets/[name]-[hash][extname]",
+      },
+    },
+  },
+  worker: { format: "es" },
+  optimizeDeps: { exclude: ["@cornerstonejs/dicom-image-loader"], include: ["dicom-parser"] },
+  test: { include: ["src/**/*.test.ts", "tests/**/*.test.ts"], environment: "node" },
+});
