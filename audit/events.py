@@ -219,3 +219,46 @@ def study_shared(*, actor, study, request=None, with_username: str | None = None
     if link_expires is not None:
         detail["expires"] = link_expires.isoformat()
     record(Event.EXPORT, Action.SHARE, request=request, user=actor, study_uid=study.study_instance_uid, patient_id=study.patient.patient_id, detail=detail)
+
+
+# --- Reports (called by reports.services and the report pages) --------------------------------
+# The audit app has no report actions of its own yet (adding choices needs an audit migration):
+# these rows use plain action words under the PS3.15 events that fit. Reading a report is an
+# access to the patient's record (110110 Patient Record, read); claiming, signing, addenda and
+# cancelling change the procedure's record (110111 Procedure Record).
+
+REPORT_VIEW, REPORT_CLAIM, REPORT_SIGN, REPORT_CANCEL, REPORT_CRITICAL = "report-view", "report-claim", "report-sign", "report-cancel", "report-critical"
+
+
+def _report_detail(report, **extra) -> dict:
+    return {"report": report.pk, "status": report.status, **{k: v for k, v in extra.items() if v is not None}}
+
+
+def report_viewed(request, report, *, what: str = "page") -> None:
+    """A report read (page, PDF, SR, FHIR, API detail)."""
+    study = report.study
+    record(Event.PATIENT_RECORD, REPORT_VIEW, request=request, study_uid=study.study_instance_uid, patient_id=study.patient.patient_id, detail=_report_detail(report, what=what))
+
+
+def report_claimed(*, actor, report, assigned_to: str | None = None, previous: str | None = None) -> None:
+    """Claimed by a radiologist, or assigned / reassigned by an admin (``assigned_to``)."""
+    record(Event.PROCEDURE_RECORD, REPORT_CLAIM, user=actor, study_uid=report.study.study_instance_uid, detail=_report_detail(report, assigned_to=assigned_to, previous=previous))
+
+
+def report_signed(*, actor, report, version) -> None:
+    """A version signed: preliminary, final or addendum (``kind``)."""
+    detail = _report_detail(report, version=version.number, kind=version.kind, critical=version.critical or None)
+    record(Event.PROCEDURE_RECORD, REPORT_SIGN, user=actor, study_uid=report.study.study_instance_uid, detail=detail)
+
+
+def report_signature_refused(*, actor, reason: str) -> None:
+    """A wrong password or TOTP code when signing (a minor failure, counted like a failed login)."""
+    record(Event.USER_AUTHENTICATION, REPORT_SIGN, user=actor, outcome=Outcome.MINOR_FAILURE, detail={"refused": reason})
+
+
+def report_cancelled(*, actor, report, reason: str) -> None:
+    record(Event.PROCEDURE_RECORD, REPORT_CANCEL, user=actor, study_uid=report.study.study_instance_uid, detail=_report_detail(report, reason=reason[:200]))
+
+
+def report_critical(*, actor, report) -> None:
+    record(Event.PROCEDURE_RECORD, REPORT_CRITICAL, user=actor, study_uid=report.study.study_instance_uid, detail=_report_detail(report))

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "audit",  # append-only audit trail (DICOM audit event ids)
     "integrations",  # RIS integration: idempotency keys of the REST API
     "annotations",  # measurements, annotations and key images saved per study and person
+    "reports",  # the reading workflow: worklist, report editor, signing, delivery to the uploader
 ]
 
 MIDDLEWARE = [

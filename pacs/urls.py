@@ -3,10 +3,12 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/reports/", include("reports.api_urls")),
     path("api/", include("studies.api.urls")),
     path("api/", include("annotations.urls")),  # /api/studies/<uid>/annotations/, key-images/
     path("dicomweb/", include("studies.dicomweb.urls")),
     path("audit/", include("audit.urls")),
+    path("", include("reports.urls")),
     path("", include("frontend.urls")),
 ]
 
