@@ -62,6 +62,8 @@ ROUTES = {
     "REST study": lambda s: reverse("api:study-detail", args=[s.study]),
     "REST series": lambda s: reverse("api:series-detail", args=[s.series]),
     "REST instance": lambda s: reverse("api:instance-detail", args=[s.sop]),
+    "REST annotations": lambda s: reverse("annotations:annotation-list", args=[s.study]),
+    "REST key images": lambda s: reverse("annotations:key-image-list", args=[s.study]),
 }
 
 
