@@ -267,6 +267,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "UploadStatusEnum": "studies.models.UploadJob.Status",
         "SendJobStatusEnum": "studies.models.SendJob.Status",
+        "ReportStatusEnum": "reports.models.Report.Status",
     },
 }
 

@@ -1,4 +1,9 @@
-from django.urls import path
+"""/api/reports/ (reports/api.py)."""
+from rest_framework.routers import SimpleRouter
+
+from reports import api
 
 app_name = "reports-api"
-urlpatterns: list = []
+router = SimpleRouter()
+router.register("", api.ReportViewSet, basename="report")
+urlpatterns = router.urls

@@ -13,12 +13,13 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import Max
+from django.http import Http404
 from django.utils import timezone
 
 from accounts import roles
 from audit import events as audit_events
 from reports import delivery, keyimages, workflow
-from reports.models import Report, ReportVersion
+from reports.models import Notification, Report, ReportTemplate, ReportVersion, TextMacro
 from reports.outputs.document import SECTIONS
 from reports.selectors import draft_of, latest_signed, report_for
 from reports.workflow import (
@@ -399,3 +400,41 @@ def _locked_for_writing(report: Report, user) -> Report:
     if locked.holder_id != user.pk:
         raise NotAllowed("Only the radiologist holding this report can write it. Claim it first.")
     return locked
+
+
+# --- Templates and macros -----------------------------------------------------------------------
+
+
+def template_save(*, user, name: str, sections: dict, modality: str = "", body_part: str = "") -> ReportTemplate:
+    """A personal template from the editor's current text."""
+    _require_radiologist(user)
+    if not name:
+        raise ReportError("Give the template a name.")
+    return ReportTemplate.objects.create(
+        name=name[:120], owner=user, modality=modality.upper()[:16], body_part=body_part.upper()[:64], sections=clean_sections(sections)
+    )
+
+
+def macro_save(*, user, name: str, text: str) -> TextMacro:
+    _require_radiologist(user)
+    name, text = (name or "").strip(), (text or "").strip()
+    if not name or not text:
+        raise ReportError("A macro needs a name and a text.")
+    return TextMacro.objects.create(name=name[:40], text=text[:MAX_SECTION_CHARS], owner=user)
+
+
+def macro_delete(*, user, macro_id) -> bool:
+    return TextMacro.objects.filter(pk=macro_id, owner=user).delete()[0] > 0
+
+
+# --- Notifications ------------------------------------------------------------------------------
+
+
+def notification_open(*, user, notification_id) -> Notification:
+    """Mark one's own notification read; someone else's answers 404."""
+    notification = Notification.objects.filter(pk=notification_id, recipient=user).first()
+    if notification is None:
+        raise Http404("No such notification")
+    if notification.read_at is None:
+        Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=timezone.now())
+    return notification

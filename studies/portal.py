@@ -5,17 +5,18 @@ received     the files are stored (the upload finished) and nobody was asked to 
 processing   files are still arriving or being stored
 in reading   the upload was submitted for reading: its studies are in the radiologists' pool
 failed       the upload stopped (the job's error says why)
-"reported" arrives with the reports issue (a report on one of the job's studies).
+reported     a final (or amended) report exists on one of the job's studies (the reports app)
 """
 from __future__ import annotations
 
+from django.apps import apps
 from django.db import transaction
 
 from studies.models import Study, UploadItem, UploadJob
 from studies.selectors import visible_studies
 from studies.uploads import UploadRefused, study_url, upload_job_for
 
-RECEIVED, PROCESSING, IN_READING, FAILED = "received", "processing", "in reading", "failed"
+RECEIVED, PROCESSING, IN_READING, FAILED, REPORTED = "received", "processing", "in reading", "failed", "reported"
 DETAIL_LIMITS = {"reason_for_exam": 1024, "referring_physician": 256}
 
 
@@ -54,16 +55,27 @@ def my_uploads(user, limit: int = 100) -> list[dict]:
         uids_by_job.setdefault(job_id, set()).add(uid)
     all_uids = set().union(*uids_by_job.values()) if uids_by_job else set()
     studies = {s.study_instance_uid: s for s in visible_studies(user).filter(study_instance_uid__in=all_uids).select_related("patient")}
-    return [
-        {
-            "job": job,
-            "status": portal_status(job),
-            "studies": [
-                {"study": studies[uid], "url": study_url(uid)} for uid in sorted(uids_by_job.get(job.id, ())) if uid in studies
-            ],
-        }
-        for job in jobs
-    ]
+    reported = _reports_of(user, [s.pk for s in studies.values()])
+    rows = []
+    for job in jobs:
+        items = [
+            {"study": studies[uid], "url": study_url(uid), "report": reported.get(studies[uid].pk)}
+            for uid in sorted(uids_by_job.get(job.id, ()))
+            if uid in studies
+        ]
+        status = REPORTED if any(item["report"] for item in items) else portal_status(job)
+        rows.append({"job": job, "status": status, "studies": items})
+    return rows
+
+
+def _reports_of(user, study_ids: list[int]) -> dict:
+    """{study id: its final report} for the studies ``user`` sees. The archive does not depend on
+    the reading workflow: without the reports app nothing is reported."""
+    if not study_ids or not apps.is_installed("reports"):
+        return {}
+    from reports.selectors import reported_studies
+
+    return reported_studies(user, study_ids)
 
 
 def submit_for_reading(*, user, job_id) -> UploadJob:
