@@ -39,10 +39,13 @@ class StudyScopedView(APIView):
     parser_classes = [BoundedJSONParser]
 
     def study(self):
-        return study_for(self.request.user, self.kwargs["study_uid"])
+        study_uid = self.kwargs["study_uid"]
+        if "\x00" in study_uid:  # PostgreSQL cannot even compare it (a 500): no such study
+            raise Http404("No such study")
+        return study_for(self.request.user, study_uid)
 
     def handle_exception(self, exc):
-        if isinstance(exc, Http404):
+        if isinstance(exc, Http404) and "\x00" not in self.kwargs.get("study_uid", ""):
             audit_events.access_denied(self.request, study_uid=self.kwargs.get("study_uid", ""))  # the trail only
         if isinstance(exc, services.Refused):
             if exc.field:
@@ -85,8 +88,9 @@ class AnnotationList(StudyScopedView):
     )
     @method_decorator(idempotent)
     def post(self, request, study_uid):
+        study = self.study()  # 404 before 400: the visibility rule first
         values = self.validated(AnnotationSerializer, request.data)
-        annotation = services.annotation_create(user=request.user, study=self.study(), **_annotation_args(values))
+        annotation = services.annotation_create(user=request.user, study=study, **_annotation_args(values))
         return self.answer(AnnotationSerializer, annotation, status.HTTP_201_CREATED, location=True)
 
 
@@ -101,13 +105,14 @@ class AnnotationDetail(StudyScopedView):
         responses={200: AnnotationSerializer, 201: AnnotationSerializer, **schema.errors(400, 401, 404, 409, 413)},
     )
     def put(self, request, study_uid, uid):
+        study = self.study()
         body = request.data
         if isinstance(body, dict):
             if body.get("uid", uid) != uid:
                 raise ValidationError({"uid": ["Must equal the annotation UID in the URL."]})
             body = {**body, "uid": uid}
         values = self.validated(AnnotationSerializer, body)
-        annotation, created = services.annotation_put(user=request.user, study=self.study(), **_annotation_args(values))
+        annotation, created = services.annotation_put(user=request.user, study=study, **_annotation_args(values))
         return self.answer(AnnotationSerializer, annotation, status.HTTP_201_CREATED if created else status.HTTP_200_OK, location=created)
 
     @extend_schema(summary="Delete one of my annotations", responses={204: None, **schema.errors(401, 404)})
@@ -134,9 +139,10 @@ class KeyImageList(StudyScopedView):
     )
     @method_decorator(idempotent)
     def post(self, request, study_uid):
+        study = self.study()
         values = self.validated(KeyImageSerializer, request.data)
         key_image, created = services.key_image_mark(
-            user=request.user, study=self.study(), series_uid=values["series_instance_uid"],
+            user=request.user, study=study, series_uid=values["series_instance_uid"],
             sop_uid=values["sop_instance_uid"], frame=values["frame"], note=values["note"],
         )
         return self.answer(KeyImageSerializer, key_image, status.HTTP_201_CREATED if created else status.HTTP_200_OK, location=created)

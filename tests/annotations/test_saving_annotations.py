@@ -92,3 +92,13 @@ def test_the_annotations_of_a_study_are_listed_oldest_first_with_their_frames(al
 
     rows = alice_api.get(annotations_url(image.study)).json()
     assert [(row["uid"], row["frame"]) for row in rows] == [("f-2", 2), ("f-1", 1)]
+
+
+def test_a_retried_post_with_its_idempotency_key_gets_the_first_answer(alice_api, images):
+    image = images["slice10"]
+    first = alice_api.post(annotations_url(image.study), length(image, "m-6"), format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    retry = alice_api.post(annotations_url(image.study), length(image, "m-6"), format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+
+    assert (first.status_code, retry.status_code) == (201, 201)
+    assert retry["Idempotent-Replayed"] == "true" and retry.json() == first.json()
+    assert Annotation.objects.filter(uid="m-6").count() == 1

@@ -83,3 +83,15 @@ def test_without_credentials_every_route_answers_401(client, images):
         response = getattr(client, method)(url, body, content_type="application/json")
         assert response.status_code == 401, (method, url)
         assert response.json()["code"] == "not_authenticated"
+
+
+def test_a_study_uid_postgresql_cannot_compare_is_no_study(alice_api, images):
+    missing = alice_api.get(annotations_url(NOWHERE))
+    for url in ("/api/studies/%00/annotations/", f"/api/studies/{images['slice10'].study}%00/key-images/"):
+        response = alice_api.get(url)
+        assert (response.status_code, response.content) == (404, missing.content), url
+
+
+def test_a_foreign_study_answers_404_before_the_body_is_read(charlie_api, images):
+    response = charlie_api.post(annotations_url(images["slice10"].study), {"uid": "not valid"}, format="json")
+    assert response.status_code == 404 and response.json() == {"detail": "No such study", "code": "not_found"}
