@@ -6,12 +6,13 @@ from studies import selectors
 
 class OnVisibleStudies:
     """Django admin lists only rows on studies the staff member may see (studies/selectors.py),
-    and never lets anyone edit another person's measurements: view and delete only."""
+    only superusers see other people's, and nobody edits a measurement here: view and delete."""
 
     def get_queryset(self, request):
-        return super().get_queryset(request).filter(study__in=selectors.visible_studies(request.user)).select_related(
-            "user", "study", "instance"
-        )
+        rows = super().get_queryset(request).filter(study__in=selectors.visible_studies(request.user))
+        if not request.user.is_superuser:  # a staff member granted the view permission: their own only
+            rows = rows.filter(user=request.user)
+        return rows.select_related("user", "study", "instance")
 
     def has_add_permission(self, request):
         return False
