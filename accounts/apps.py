@@ -7,6 +7,8 @@ class AccountsConfig(AppConfig):
     verbose_name = "People"
 
     def ready(self) -> None:
+        from accounts import checks  # noqa: F401  (registers the system checks)
+
         # After every migrate and every test flush (TransactionTestCase empties the groups the
         # data migration made). post_migrate is sent once per app, and the auth app's receiver
         # creates each app's permissions on its turn: act on the last app's turn, when all exist.

@@ -13,6 +13,7 @@ job (accounts/views.py does it for login).
 """
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -24,6 +25,18 @@ def has_totp(user) -> bool:
     if user is None or not getattr(user, "is_authenticated", False) or user.pk is None:
         return False
     return TOTPDevice.objects.filter(user_id=user.pk, confirmed=True).exists()
+
+
+def requires_2fa(user) -> bool:
+    """Must this person use a second factor? Their role is in LUMEN_REQUIRE_2FA_ROLES, or an
+    admin ticked "requires two-factor login" on their account."""
+    from accounts.roles import role_of
+
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if getattr(user, "require_2fa", False):
+        return True
+    return bool(settings.LUMEN_REQUIRE_2FA_ROLES) and role_of(user) in settings.LUMEN_REQUIRE_2FA_ROLES
 
 
 def verify_totp(user, token: str) -> bool:

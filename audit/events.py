@@ -221,6 +221,17 @@ def study_shared(*, actor, study, request=None, with_username: str | None = None
     record(Event.EXPORT, Action.SHARE, request=request, user=actor, study_uid=study.study_instance_uid, patient_id=study.patient.patient_id, detail=detail)
 
 
+def account_changed(*, actor, user, change: str, request=None, detail: dict | None = None) -> None:
+    """A person's account changed other than by role: ``change`` is invited, password-set,
+    password-reset-sent, deactivated, reactivated, 2fa-enrolled, 2fa-reset or 2fa-required
+    (PS3.15 A.5.3.11 Security Alert, "User security attributes changed"). Recorded under the
+    role-change action until the audit app has an action of its own for it (a migration)."""
+    record(
+        Event.SECURITY_ALERT, Action.ROLE_CHANGE, request=request, user=actor,
+        detail={"change": change, "target": user.get_username(), "target_id": user.pk, **(detail or {})},
+    )
+
+
 # --- Reports (called by reports.services and the report pages) --------------------------------
 # The audit app has no report actions of its own yet (adding choices needs an audit migration):
 # these rows use plain action words under the PS3.15 events that fit. Reading a report is an

@@ -4,7 +4,6 @@ from django.urls import path
 from frontend import portal_views, share_views, upload_views, views
 
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(template_name="frontend/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", views.study_list, name="study-list"),
     path("studies/<str:uid>/", views.study_detail, name="study-detail"),

@@ -50,6 +50,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Roles and people that must use a second factor enrol before anything else (accounts/middleware.py).
+    "accounts.middleware.TwoFactorEnrolmentMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -184,6 +186,12 @@ LOGOUT_REDIRECT_URL = "login"
 LUMEN_ADMIN_PASSWORD = envsecret("LUMEN_ADMIN_PASSWORD")
 # TOTP second factor: the issuer name authenticator apps show next to the account.
 OTP_TOTP_ISSUER = envstr("LUMEN_TOTP_ISSUER", "Lumen PACS")
+# People of these roles (comma-separated, e.g. "Admin,Radiologist") must enrol an authenticator
+# app before they can use anything else; an admin can also require it per person.
+LUMEN_REQUIRE_2FA_ROLES = envlist("LUMEN_REQUIRE_2FA_ROLES")
+# One-time links that set a password (accounts.AccountLink): invitation and password reset lifetimes.
+LUMEN_INVITATION_DAYS = envint("LUMEN_INVITATION_DAYS", 7)
+LUMEN_PASSWORD_RESET_HOURS = envint("LUMEN_PASSWORD_RESET_HOURS", 24)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -1,7 +1,10 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 urlpatterns = [
+    # Django admin's own login would skip the second factor: everyone logs in through ours.
+    path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True)),
     path("admin/", admin.site.urls),
     path("api/reports/", include("reports.api_urls")),
     path("api/", include("studies.api.urls")),
@@ -9,6 +12,7 @@ urlpatterns = [
     path("dicomweb/", include("studies.dicomweb.urls")),
     path("audit/", include("audit.urls")),
     path("", include("reports.urls")),
+    path("", include("accounts.urls")),  # login (with the second factor), account links, the users page
     path("", include("frontend.urls")),
 ]
 
