@@ -132,6 +132,9 @@ LUMEN_IMAGE_AUDIT_WINDOW = envint("LUMEN_IMAGE_AUDIT_WINDOW", 600)
 # A study is complete when no new instance arrived for this many seconds: it then joins the
 # worklist and fires studies.signals.study_completed (webhooks "study.received").
 LUMEN_STUDY_STABLE_SECONDS = envint("LUMEN_STUDY_STABLE_SECONDS", 60)
+# Celery beat runs the completion checks that were lost (worker died holding them) this often;
+# a check counts as lost once it is this many seconds overdue.
+LUMEN_COMPLETION_SWEEP_SECONDS = envint("LUMEN_COMPLETION_SWEEP_SECONDS", 60)
 
 # --- Links and mail: notifications carry a link (never medical content) built on LUMEN_BASE_URL.
 LUMEN_BASE_URL = envstr("LUMEN_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
@@ -178,6 +181,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_TIME_LIMIT = 60 * 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Periodic work (bin/run-all runs beat inside the worker: `celery worker --beat`).
+CELERY_BEAT_SCHEDULE = {
+    "sweep-study-completions": {"task": "studies.sweep_completions", "schedule": float(LUMEN_COMPLETION_SWEEP_SECONDS)},
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
 # --- Auth.
 LOGIN_URL = "login"

@@ -9,8 +9,10 @@ The SQL is built from the models' own metadata, so a renamed field breaks loudly
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import cache
 
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
@@ -67,12 +69,21 @@ def insert_instance(values: dict) -> int:
         return cursor.fetchone()[0]
 
 
-def count_instance(*, series_id: int, study_id: int, new_series: bool) -> None:
-    """Move the counters; the series row is always locked before the study row (no deadlock)."""
-    now = Study._meta.get_field("last_received_at").get_db_prep_save(timezone.now(), connection)
+def count_instance(*, series_id: int, study_id: int, new_series: bool) -> datetime | None:
+    """Move the counters; the series row is always locked before the study row (no deadlock).
+
+    The same UPDATE opens a completion period (studies/completeness.py) when none is pending:
+    returns the due time it set then, so the caller schedules the one check; else None.
+    """
+    now = timezone.now()
+    due = now + timedelta(seconds=settings.LUMEN_STUDY_STABLE_SECONDS)
+    field = Study._meta.get_field("last_received_at")
+    now_db, due_db = field.get_db_prep_save(now, connection), field.get_db_prep_save(due, connection)
     with connection.cursor() as cursor:
         cursor.execute(_sql()["count_series"], [series_id])
-        cursor.execute(_sql()["count_study"], [1 if new_series else 0, now, study_id])
+        cursor.execute(_sql()["count_study"], [1 if new_series else 0, now_db, due_db, study_id, due_db])
+        opened = cursor.fetchone()[0]
+    return due if opened else None
 
 
 @cache
@@ -105,6 +116,8 @@ def _sql() -> dict[str, str]:
         ),
         "count_study": (
             f"UPDATE {q(study)} SET number_of_study_related_instances = number_of_study_related_instances + 1, "
-            f"number_of_study_related_series = number_of_study_related_series + %s, last_received_at = %s WHERE id = %s"
+            f"number_of_study_related_series = number_of_study_related_series + %s, last_received_at = %s, "
+            # COALESCE keeps a pending due time; the comparison says whether this statement set it.
+            f"completion_due_at = COALESCE(completion_due_at, %s) WHERE id = %s RETURNING completion_due_at = %s"
         ),
     }

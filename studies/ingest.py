@@ -26,6 +26,7 @@ from pydicom.filewriter import write_file_meta_info
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID
 
 from studies.dicomfile import Header, InvalidDicom, NotDicom, check_nesting, read_header
+from studies.completeness import schedule_completion_check
 from studies.dicomjson import header_json
 from studies.indexsql import (
     StoredCopy,
@@ -253,7 +254,10 @@ def _index(header: Header, attributes: dict, key: str, content: NormalizedDicomF
         )
         if origin.user_id is not None:
             grant_access(user_id=origin.user_id, study_id=study_id)
-        count_instance(series_id=series_id, study_id=study_id, new_series=series_created)
+        completion_due = count_instance(series_id=series_id, study_id=study_id, new_series=series_created)
+        if completion_due is not None:
+            # The first instance since the study was last complete: one completion check, not one per instance.
+            schedule_completion_check(study_id=study_id, due=completion_due)
         if series_created:
             # The study row is locked now, so every committed series is visible here.
             modalities = sorted({m for m in Series.objects.filter(study_id=study_id).values_list("modality", flat=True) if m})

@@ -18,3 +18,22 @@ def send_job(job_id: int) -> None:
     from studies.sending import run_send_job
 
     run_send_job(job_id)
+
+
+@shared_task(name="studies.check_completion", acks_late=True, ignore_result=True)
+def check_completion(study_id: int, due: str) -> None:
+    """Fire study_completed if the study stayed quiet; ``due`` ties the check to one completion
+    period, so a stale or duplicate check returns without doing anything (completeness.py)."""
+    from datetime import datetime
+
+    from studies.completeness import study_check_completion
+
+    study_check_completion(study_id=study_id, due=datetime.fromisoformat(due))
+
+
+@shared_task(name="studies.sweep_completions", ignore_result=True)
+def sweep_completions() -> None:
+    """Run completion checks that were lost (Celery beat, every LUMEN_COMPLETION_SWEEP_SECONDS)."""
+    from studies.completeness import sweep_overdue
+
+    sweep_overdue()
