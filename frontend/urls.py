@@ -1,13 +1,14 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from frontend import portal_views, share_views, upload_views, views
+from frontend import portal_views, share_views, upload_views, viewer_views, views
 
 urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", views.study_list, name="study-list"),
     path("studies/<str:uid>/", views.study_detail, name="study-detail"),
     path("studies/<str:uid>/send", views.study_send, name="study-send"),
+    path("studies/<str:uid>/viewer/", viewer_views.viewer, name="study-viewer"),
     path("studies/<str:study>/series/<str:series>/", views.series_view, name="series-view"),
     path("upload/", upload_views.upload_page, name="upload"),
     path("uploads/", portal_views.my_uploads, name="my-uploads"),

@@ -1,4 +1,4 @@
-import { defineConfig } from "vite";
+import { defineConfig } from "vitest/config";
 
 // The viewer is built into the frontend app's static folder (gitignored) so Django's
 // staticfiles finds it; collectstatic then adds its own hashed copies (manifest storage).
@@ -21,6 +21,10 @@ export default defineConfig({
         assetFileNames: "assets/[name]-[hash][extname]",
       },
     },
+  },
+  resolve: {
+    // vtk.js's XML reader (never called here) pulls in xmlbuilder2, which extends Node's EventEmitter.
+    alias: { events: decodeURIComponent(new URL("./src/shims/events.ts", import.meta.url).pathname) },
   },
   worker: { format: "es" },
   optimizeDeps: { exclude: ["@cornerstonejs/dicom-image-loader"], include: ["dicom-parser"] },

@@ -1,12 +1,24 @@
-import { init as coreInit, RenderingEngine, Enums } from "@cornerstonejs/core";
+/** Entry point of the viewer bundle (frontend/static/frontend/viewer/viewer.js). */
+import { init as coreInit } from "@cornerstonejs/core";
 import { init as dicomImageLoaderInit } from "@cornerstonejs/dicom-image-loader";
-import { init as toolsInit } from "@cornerstonejs/tools";
+import { Viewer } from "./app";
+import { readConfig } from "./config";
 
-async function start() {
+async function main(): Promise<void> {
+  const config = readConfig();
   await coreInit();
-  dicomImageLoaderInit({ maxWebWorkers: 2 });
-  toolsInit();
-  const engine = new RenderingEngine("lumen");
-  console.log(engine, Enums.ViewportType.STACK);
+  // Frames are decoded in web workers (one per two cores, at least one).
+  dicomImageLoaderInit({ maxWebWorkers: Math.max(1, Math.min(4, Math.floor((navigator.hardwareConcurrency || 2) / 2))) });
+  const viewer = new Viewer(config);
+  await viewer.start();
 }
-start();
+
+main().catch((error) => {
+  const status = document.getElementById("status");
+  if (status) {
+    status.textContent = `The viewer could not start: ${error}`;
+    status.classList.add("error");
+  }
+  document.getElementById("viewer")?.setAttribute("data-state", "error");
+  console.error(error);
+});

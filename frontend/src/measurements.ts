@@ -1,0 +1,71 @@
+/** Between Cornerstone annotations and the annotations API's rows: what is saved, and how a
+ * saved row becomes an annotation again. Plain objects in, plain objects out (tested). */
+import type { SavedAnnotation } from "./annotationsClient";
+import { frameImageId, parseImageId } from "./imageIds";
+
+// The tools whose annotations are measurements we save (Cornerstone tool names).
+export const MEASUREMENT_TOOLS = ["Length", "Angle", "EllipticalROI", "RectangleROI", "Probe", "ArrowAnnotate"] as const;
+
+export interface CornerstoneAnnotation {
+  annotationUID?: string;
+  metadata: { toolName: string; referencedImageId?: string; FrameOfReferenceUID?: string; [key: string]: unknown };
+  data: { handles?: unknown; cachedStats?: Record<string, unknown>; label?: string; text?: string; [key: string]: unknown };
+  isLocked?: boolean;
+  isVisible?: boolean;
+  invalidated?: boolean;
+  highlighted?: boolean;
+  [key: string]: unknown;
+}
+
+export function isMeasurement(annotation: CornerstoneAnnotation): boolean {
+  return (MEASUREMENT_TOOLS as readonly string[]).includes(annotation.metadata?.toolName);
+}
+
+/** Only JSON: no element references or functions, and no keys Cornerstone adds at run time. */
+function plain(value: unknown): unknown {
+  return JSON.parse(JSON.stringify(value ?? null));
+}
+
+/** The row for an annotation, with the study it belongs to; undefined for one not on a DICOMweb frame. */
+export function toSaved(annotation: CornerstoneAnnotation): { studyInstanceUID: string; row: SavedAnnotation } | undefined {
+  const ref = annotation.metadata.referencedImageId ? parseImageId(annotation.metadata.referencedImageId) : undefined;
+  if (!ref || !annotation.annotationUID) return undefined;
+  const { referencedImageId: _drop, ...metadata } = annotation.metadata;
+  const row: SavedAnnotation = {
+    uid: annotation.annotationUID,
+    tool: annotation.metadata.toolName,
+    series_instance_uid: ref.seriesInstanceUID,
+    sop_instance_uid: ref.sopInstanceUID,
+    frame: ref.frame,
+    data: plain({ metadata, data: annotation.data, isLocked: annotation.isLocked ?? false, isVisible: annotation.isVisible ?? true }) as Record<string, unknown>,
+    label: String(annotation.data.text ?? annotation.data.label ?? ""),
+  };
+  return { studyInstanceUID: ref.studyInstanceUID, row };
+}
+
+/** An annotation to add back to Cornerstone's state; its statistics are recomputed on render. */
+export function fromSaved(saved: SavedAnnotation, root: string, studyInstanceUID: string): CornerstoneAnnotation {
+  const stored = plain(saved.data) as { metadata?: Record<string, unknown>; data?: CornerstoneAnnotation["data"]; isLocked?: boolean; isVisible?: boolean };
+  const referencedImageId = frameImageId(root, {
+    studyInstanceUID,
+    seriesInstanceUID: saved.series_instance_uid,
+    sopInstanceUID: saved.sop_instance_uid,
+    frame: saved.frame,
+  });
+  return {
+    annotationUID: saved.uid,
+    metadata: { ...(stored.metadata ?? {}), toolName: saved.tool, referencedImageId },
+    data: { ...(stored.data ?? {}), cachedStats: {} },
+    isLocked: stored.isLocked ?? false,
+    isVisible: stored.isVisible ?? true,
+    invalidated: true,
+    highlighted: false,
+  };
+}
+
+/** A stable text of what matters for saving: equal texts need no request. */
+export function fingerprint(row: SavedAnnotation): string {
+  const { data, ...rest } = row;
+  const { data: inner, metadata } = data as { data?: Record<string, unknown>; metadata?: unknown };
+  return JSON.stringify([rest, metadata, inner?.handles, inner?.text ?? inner?.label ?? null, (data as { isVisible?: boolean }).isVisible]);
+}
