@@ -136,6 +136,16 @@ LUMEN_STUDY_STABLE_SECONDS = envint("LUMEN_STUDY_STABLE_SECONDS", 60)
 # a check counts as lost once it is this many seconds overdue.
 LUMEN_COMPLETION_SWEEP_SECONDS = envint("LUMEN_COMPLETION_SWEEP_SECONDS", 60)
 
+# --- Outgoing webhooks (integrations/webhooks.py, docs/webhooks.md).
+LUMEN_WEBHOOK_TIMEOUT = envint("LUMEN_WEBHOOK_TIMEOUT", 10)  # seconds per attempt (connect, and each read)
+LUMEN_WEBHOOK_MAX_ATTEMPTS = envint("LUMEN_WEBHOOK_MAX_ATTEMPTS", 8)
+# Retry n waits base × 2^(n-1) seconds (30 s, 1 min, 2 min, … with the default), capped.
+LUMEN_WEBHOOK_BACKOFF_SECONDS = float(envstr("LUMEN_WEBHOOK_BACKOFF_SECONDS", "30"))
+LUMEN_WEBHOOK_BACKOFF_MAX_SECONDS = envint("LUMEN_WEBHOOK_BACKOFF_MAX_SECONDS", 3600)
+LUMEN_WEBHOOK_SWEEP_SECONDS = envint("LUMEN_WEBHOOK_SWEEP_SECONDS", 60)  # lost deliveries are queued again this late
+# On: refuse endpoints that resolve to loopback/private/link-local addresses (SSRF defence in depth).
+LUMEN_WEBHOOK_BLOCK_PRIVATE_ADDRESSES = envbool("LUMEN_WEBHOOK_BLOCK_PRIVATE_ADDRESSES", False)
+
 # --- Links and mail: notifications carry a link (never medical content) built on LUMEN_BASE_URL.
 LUMEN_BASE_URL = envstr("LUMEN_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 LUMEN_INSTITUTION_NAME = envstr("LUMEN_INSTITUTION_NAME", "Lumen PACS")  # report letterhead, SR InstitutionName
@@ -184,6 +194,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Periodic work (bin/run-all runs beat inside the worker: `celery worker --beat`).
 CELERY_BEAT_SCHEDULE = {
     "sweep-study-completions": {"task": "studies.sweep_completions", "schedule": float(LUMEN_COMPLETION_SWEEP_SECONDS)},
+    "sweep-webhooks": {"task": "integrations.sweep_webhooks", "schedule": float(LUMEN_WEBHOOK_SWEEP_SECONDS)},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
