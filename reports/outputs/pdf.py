@@ -98,8 +98,10 @@ def _story(doc: ReportDocument, styles: dict, width: float) -> list:
         story.append(Paragraph(markup(heading), styles["heading"]))
         story += [Paragraph(markup(part), styles["body"]) for part in _paragraphs(text)]
     if doc.key_images:
-        story.append(Paragraph("Key images", styles["heading"]))
-        story += _figures(doc, styles)
+        figures = _figures(doc, styles)
+        # The heading goes with the first figure, never alone at the foot of a page.
+        story.append(KeepTogether([Paragraph("Key images", styles["heading"]), figures[0]]))
+        story += figures[1:]
     story += [Spacer(1, 5 * mm), _signature(doc.signed_by, doc.signed_at, styles, width, "Electronically signed")]
     for number, addendum in enumerate(doc.addenda, start=1):
         block = [Paragraph(f"Addendum {number}", styles["heading"])]
@@ -146,16 +148,18 @@ def _patient_block(doc: ReportDocument, styles: dict, width: float) -> Table:
         ("Study", doc.study_description),
         ("Modalities", ", ".join(doc.modalities)),
         ("Referring physician", format_person_name(doc.referring_physician)),
-        ("Study UID", doc.study_instance_uid),
     ]
     cells = [[Paragraph(label, styles["label"]), Paragraph(markup(value) or "—", styles["body"])] for label, value in pairs]
     rows = [cells[i] + (cells[i + 1] if i + 1 < len(cells) else ["", ""]) for i in range(0, len(cells), 2)]
+    # A UID has no break opportunity: it gets the whole row, in a smaller size.
+    rows.append([Paragraph("Study UID", styles["label"]), Paragraph(markup(doc.study_instance_uid), styles["small"]), "", ""])
     label_width = 27 * mm
     value_width = width / 2 - label_width
     table = Table(rows, colWidths=[label_width, value_width, label_width, value_width])
     table.setStyle(
         TableStyle(
             [
+                ("SPAN", (1, -1), (3, -1)),
                 ("BACKGROUND", (0, 0), (-1, -1), colors.HexColor("#f2f5f9")),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("BOX", (0, 0), (-1, -1), 0.5, colors.HexColor("#c5cfdb")),
