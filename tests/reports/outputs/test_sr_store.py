@@ -2,6 +2,7 @@
 other (index, QIDO-RS), a repeat is "already stored", and an addendum is a new instance."""
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import pytest
@@ -101,3 +102,18 @@ def test_a_rejected_sr_raises_with_the_funnel_reason(final_doc, abdomen_study, s
     with pytest.raises(SRStoreError) as error:
         store_sr(changed)
     assert error.value.result.code == "conflict"
+
+
+def test_the_study_page_the_series_page_and_wado_metadata_take_the_report_series(final_doc, abdomen_study, alice):
+    result = store_sr(final_doc)
+    series = Series.objects.get(study=abdomen_study, modality="SR")
+    client = client_of(alice)
+    study_uid = abdomen_study.study_instance_uid
+
+    assert client.get(f"/studies/{study_uid}/").status_code == 200
+    assert client.get(f"/studies/{study_uid}/series/{series.series_instance_uid}/").status_code == 200
+    metadata = client.get(f"/dicomweb/studies/{study_uid}/series/{series.series_instance_uid}/metadata")
+    assert metadata.status_code == 200
+    (item,) = json.loads(b"".join(metadata.streaming_content))
+    assert item["00080018"]["Value"] == [result.sop_instance_uid]
+    assert item["0040A493"]["Value"] == ["VERIFIED"]
