@@ -53,8 +53,8 @@ def viewer_config(request, studies: list[Study]) -> dict:
         "studies": [
             {
                 "studyInstanceUID": s.study_instance_uid,
-                "annotationsUrl": reverse("api:study-detail", args=[s.study_instance_uid]) + "annotations/",
-                "keyImagesUrl": reverse("api:study-detail", args=[s.study_instance_uid]) + "key-images/",
+                "annotationsUrl": reverse("annotations:annotation-list", args=[s.study_instance_uid]),
+                "keyImagesUrl": reverse("annotations:key-image-list", args=[s.study_instance_uid]),
             }
             for s in studies
         ],

@@ -130,7 +130,7 @@ export class Viewer {
       slot.root.remove();
     }
     while (this.slots.length < count) {
-      const slot = new ViewportSlot(this.slots.length, this.engine);
+      const slot = new ViewportSlot(this.slots.length, this.engine, TOOL_GROUP_ID);
       this.grid.append(slot.root);
       slot.enable();
       this.bindSlot(slot);

@@ -1,6 +1,7 @@
 /** One cell of the layout grid: a Cornerstone stack viewport, its corner overlays and
  * orientation markers. All DICOM text goes in with textContent (patient names are untrusted). */
 import { Enums, type RenderingEngine, type StackViewport, type Types, utilities as csUtilities } from "@cornerstonejs/core";
+import { ToolGroupManager } from "@cornerstonejs/tools";
 import { type DicomJson, Tag, displayDate, displayName, number, numbers, text } from "./dicomjson";
 import type { LoadedSeries } from "./loader";
 import { markersFor } from "./orientation";
@@ -38,6 +39,7 @@ export class ViewportSlot {
   constructor(
     readonly index: number,
     private readonly engine: RenderingEngine,
+    private readonly toolGroupId: string,
   ) {
     this.viewportId = `viewport-${index}`;
     this.root = el("div", "viewport");
@@ -64,6 +66,7 @@ export class ViewportSlot {
       element: this.element,
       defaultOptions: { background: [0, 0, 0] as Types.Point3 },
     });
+    ToolGroupManager.getToolGroup(this.toolGroupId)?.addViewport(this.viewportId, this.engine.id);
     const update = () => this.updateOverlays();
     for (const name of [Enums.Events.STACK_NEW_IMAGE, Enums.Events.VOI_MODIFIED, Enums.Events.CAMERA_MODIFIED]) {
       this.element.addEventListener(name, update);
@@ -72,6 +75,7 @@ export class ViewportSlot {
 
   disable(): void {
     this.unsubscribe?.();
+    ToolGroupManager.getToolGroup(this.toolGroupId)?.removeViewports(this.engine.id, this.viewportId);
     this.engine.disableElement(this.viewportId);
   }
 
