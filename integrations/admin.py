@@ -7,6 +7,7 @@ from integrations.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 
 class WebhookEndpointForm(forms.ModelForm):
+    url = forms.URLField(label="URL", max_length=2048, assume_scheme="https")
     secret = forms.CharField(
         required=False, min_length=16, max_length=256, strip=False, widget=forms.PasswordInput(render_value=False),
         help_text="Shared secret of the X-Lumen-Signature HMAC (at least 16 characters). Never shown again; "
