@@ -8,7 +8,9 @@ signing transaction), so a rolled-back signature sends nothing.
 * Each gets an in-app notification and an email with a link (LUMEN_BASE_URL + path) and no
   medical content: the page behind the link asks them to log in and checks who they are.
 * The DICOM SR is stored into the study by a Celery task (reports.tasks.store_report_sr).
-* RIS webhooks ``report.final`` / ``report.amended`` (integrations.webhooks, when installed).
+* RIS webhooks ``report.final`` / ``report.amended`` (integrations.webhooks): recorded by
+  ``emit_webhook`` inside the signing transaction (integrations sends them once it commits, so a
+  rolled-back signature sends nothing).
 """
 from __future__ import annotations
 
@@ -43,7 +45,6 @@ def report_signed(version_id: int) -> None:
     kind = Notification.Kind.REPORT_AMENDED if version.kind == workflow.ADDENDUM else Notification.Kind.REPORT_FINAL
     notify(report, kind, exclude_user_id=version.author_id)
     _enqueue_sr(version.pk)
-    _webhook("report.amended" if version.kind == workflow.ADDENDUM else "report.final", webhook_payload(report, version))
 
 
 def critical_result(report_id: int, actor_id: int) -> None:
@@ -111,13 +112,12 @@ def _enqueue_sr(version_id: int) -> None:
     store_report_sr.delay(version_id)
 
 
-def _webhook(event: str, payload: dict) -> None:
+def emit_webhook(report: Report, version: ReportVersion) -> None:
+    """Inside the signing transaction: ``report.final`` or ``report.amended`` for RIS endpoints."""
+    event = "report.amended" if version.kind == workflow.ADDENDUM else "report.final"
     try:
         from integrations.webhooks import emit
-    except ImportError:
-        logger.info("no webhooks installed: %s for report %s not sent", event, payload.get("report_id"))
+    except ImportError:  # pragma: no cover - integrations ships webhooks
+        logger.info("no webhooks installed: %s for report %s not sent", event, report.pk)
         return
-    try:
-        emit(event, payload)
-    except Exception:
-        logger.exception("webhook %s for report %s could not be queued", event, payload.get("report_id"))
+    emit(event, webhook_payload(report, version))

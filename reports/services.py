@@ -253,6 +253,7 @@ def report_sign(
         report.save()
         audit_events.report_signed(actor=user, report=report, version=version)
         if kind == workflow.FINAL:
+            delivery.emit_webhook(report, version)
             transaction.on_commit(partial(delivery.report_signed, version.pk))
     return version
 
@@ -299,6 +300,7 @@ def report_add_addendum(
         report.critical = report.critical or critical
         report.save()
         audit_events.report_signed(actor=user, report=report, version=version)
+        delivery.emit_webhook(report, version)
         transaction.on_commit(partial(delivery.report_signed, version.pk))
     return version
 

@@ -7,7 +7,7 @@ from pydicom.uid import generate_uid
 
 from reports import services
 from studies.ingest import Origin, ingest_file
-from studies.models import Study, UploadJob
+from studies.models import Study, UploadItem, UploadJob
 from tests.conftest import write_dicom
 
 FINDINGS = "Small left pleural effusion. No pneumothorax."
@@ -23,6 +23,8 @@ def make_study(tmp_path, *, owner=None, for_reading=True, job=None, patient_name
         )
         origin = Origin(user_id=owner.pk if owner else None, upload_job_id=job.pk if job else None, for_reading=for_reading)
         assert ingest_file(path, origin=origin).ok
+        if job is not None:  # as the upload service records each file of the job
+            UploadItem.objects.create(job=job, name=path.name, status=UploadItem.Status.STORED, study_instance_uid=study_uid)
     return Study.objects.get(study_instance_uid=study_uid)
 
 
