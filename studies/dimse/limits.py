@@ -28,6 +28,7 @@ import logging
 import os
 import queue
 import select
+import socket
 import struct
 import threading
 import time
@@ -39,6 +40,8 @@ from pynetdicom.dimse import DIMSEServiceProvider
 from pynetdicom.dul import DULServiceProvider
 
 from studies.dimse import spool
+
+QUICKACK = getattr(socket, "TCP_QUICKACK", 0)  # Linux only; elsewhere the peer's Nagle stall stays
 
 logger = logging.getLogger("studies.dimse")
 
@@ -258,6 +261,11 @@ class LimitedDUL(DULServiceProvider):
             if received == 0:
                 return False
             view = view[received:]
+        if QUICKACK:
+            # DCMTK leaves Nagle on and sends a request as two PDUs (command, then data set):
+            # its second PDU waits for our ACK of the first, which Linux delays up to 40 ms
+            # because we have nothing to send yet. Acknowledge every complete read at once.
+            raw.setsockopt(socket.IPPROTO_TCP, QUICKACK, 1)
         return True
 
     def _read_timeout(self) -> float | None:

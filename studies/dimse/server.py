@@ -261,6 +261,7 @@ def serve(config: ListenerConfig, stop: threading.Event, counts: AssociationCoun
         logger.warning("aborting an association still running at shutdown")
         assoc.abort(block=False)
     logger.info("DICOM listener stopped")
+    close_database()
 
 
 def stop_on_signals() -> threading.Event:
@@ -275,8 +276,34 @@ def stop_on_signals() -> threading.Event:
     return stop
 
 
+def use_connection_pool(size: int) -> None:
+    """Serve associations from a pool of PostgreSQL connections.
+
+    Every association runs in a thread of its own, and Django opens one connection per thread:
+    without a pool each association (one findscu call, one storescu run) pays a fresh
+    PostgreSQL backend, 4 ms idle and tens of ms on a busy machine. Call before any query.
+    """
+    database = connections.settings["default"]
+    if database["ENGINE"] != "django.db.backends.postgresql":
+        return  # SQLite opens a file, not a server process: nothing to save
+    connections.close_all()
+    database["CONN_MAX_AGE"] = 0  # Django refuses persistent connections with a pool
+    database["OPTIONS"] = {**database.get("OPTIONS", {}), "pool": {"min_size": 2, "max_size": size, "timeout": 30}}
+
+
+def close_database() -> None:
+    """Close this process's connections and pools, e.g. before fork(): a socket shared by
+    two processes interleaves their protocol streams."""
+    connections.close_all()
+    for connection in connections.all(initialized_only=True):
+        if getattr(connection, "_connection_pools", {}).get(connection.alias) is not None:
+            connection.close_pool()
+
+
 def run(config: ListenerConfig, processes: int = 1) -> int:
     """Run the listener in this process, or supervise ``processes`` children sharing the port."""
+    # One connection per association at most, plus the C-MOVE/C-GET sub-operations' own.
+    use_connection_pool(size=config.max_associations + 4)
     config.spool_dir.mkdir(parents=True, exist_ok=True)
     # A file still being received is rewritten with every fragment; an hour-old one is an orphan.
     spool.remove_stale(config.spool_dir, older_than=max(3600.0, 2 * (config.limits.network_timeout or 0)))
@@ -290,9 +317,7 @@ def run(config: ListenerConfig, processes: int = 1) -> int:
 
 
 def _supervise(config: ListenerConfig, processes: int, stop: threading.Event, context, cells) -> int:
-    # Children must open their own database connections: a socket shared across fork()
-    # interleaves two processes' protocol streams.
-    connections.close_all()
+    close_database()  # children open their own connections
 
     def start(index: int) -> tuple[multiprocessing.Process, float]:
         cells[index] = 0  # a dead child's associations died with it
