@@ -155,6 +155,11 @@ def delivery_attempt(*, delivery_id, even_inactive: bool = False) -> None:
         return
     number = delivery.attempts + 1
     started, clock = timezone.now(), time.monotonic()
+    refused = refused_address(delivery.endpoint.url)
+    if refused:  # a configuration matter, not a passing failure: not retried
+        WebhookAttempt.objects.create(delivery=delivery, number=number, started_at=started, error=refused)
+        _finish(delivery, WebhookDelivery.Status.FAILED, attempts=number, error=refused)
+        return
     status_code, error, excerpt, retry_after = _post(delivery)
     duration_ms = int((time.monotonic() - clock) * 1000)
     WebhookAttempt.objects.create(
@@ -208,9 +213,6 @@ _opener = urllib.request.build_opener(_NoRedirects)
 def _post(delivery: WebhookDelivery) -> tuple[int | None, str, str, float | None]:
     """(HTTP status or None, error text, start of the answer, Retry-After seconds or None)."""
     url = delivery.endpoint.url
-    refused = refused_address(url)
-    if refused:
-        return None, refused, "", None
     body = body_of(delivery)
     request = urllib.request.Request(url, data=body, method="POST", headers=headers_for(delivery, body, str(int(time.time()))))
     try:
