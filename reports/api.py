@@ -11,6 +11,8 @@ Every queryset starts from ``reports.selectors.visible_reports`` (the studies vi
 from __future__ import annotations
 
 import django_filters
+from django.conf import settings
+from django.urls import reverse
 from django.http import FileResponse, Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
@@ -162,4 +164,6 @@ class ReportViewSet(VisibleViewSet):
         except ImportError:
             raise Http404("FHIR output is not installed") from None
         report, version = self._signed_document(request, "fhir")
-        return Response(diagnostic_report(document_for(version, with_images=False), request=request), content_type="application/fhir+json")
+        pdf_url = settings.LUMEN_BASE_URL + reverse("reports-api:report-pdf", args=[report.pk])
+        resource = diagnostic_report(document_for(version, with_images=False), base_url=settings.LUMEN_BASE_URL, pdf_url=pdf_url)
+        return Response(resource, content_type="application/fhir+json")
