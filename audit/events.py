@@ -70,7 +70,11 @@ def access_denied(request, *, study_uid: str) -> None:
     from studies.models import Study
     from studies.selectors import visible_studies
 
-    user = getattr(getattr(request, "_request", request), "user", None)
+    raw = getattr(request, "_request", request)
+    # One row per request: a view and the REST API's exception handler may both report the same 404.
+    if getattr(raw, "_lumen_denial_recorded", False) or "\x00" in (study_uid or ""):
+        return
+    user = getattr(raw, "user", None)
     if (
         study_uid
         and Study.objects.filter(study_instance_uid=study_uid).exists()
@@ -78,6 +82,7 @@ def access_denied(request, *, study_uid: str) -> None:
         and not visible_studies(user).filter(study_instance_uid=study_uid).exists()
     ):
         record(Event.SECURITY_ALERT, Action.ACCESS_DENIED, request=request, study_uid=study_uid, outcome=Outcome.MINOR_FAILURE, detail={"path": request.path[:500]})
+        raw._lumen_denial_recorded = True
 
 
 # --- DICOMweb ----------------------------------------------------------------------------------

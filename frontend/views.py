@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.db.models import F
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from audit import events as audit_events
-from accounts import roles
 from frontend.forms import COMMON_MODALITIES, StudySearchForm
 from studies import rendering, sending
 from studies.models import SendJob, Series
@@ -51,7 +51,7 @@ def _send_context(request) -> dict:
     job_id = request.GET.get("send")
     job = SendJob.objects.filter(pk=job_id, requested_by_id=request.user.pk).select_related("node").first() if (job_id or "").isdigit() and len(job_id) < 18 else None
     # Sending to a node is for the people who work the archive (admins, radiologists), not the portal.
-    may_send = roles.role_of(request.user) in (roles.ADMIN, roles.RADIOLOGIST)
+    may_send = sending.may_send(request.user)
     return {"may_send": may_send, "send_destinations": list(sending.destinations()) if may_send else [], "send_job": job}
 
 
@@ -61,6 +61,8 @@ def study_send(request, uid: str):
     """The study page's "Send to…" form: queue the job, then show its progress on the study page."""
     try:
         job = sending.send_to_node(user=request.user, node=request.POST.get("node"), study_uid=uid, series_uid=request.POST.get("series") or None)
+    except sending.SendForbidden as exc:
+        raise PermissionDenied(str(exc)) from None
     except sending.SendRefused as exc:
         messages.error(request, str(exc))
         return redirect("study-detail", uid)

@@ -47,6 +47,19 @@ class SendRefused(Exception):
     status_code = 400
 
 
+class SendForbidden(SendRefused):
+    """The user may see the study but their role does not send studies (``may_send``)."""
+
+    status_code = 403
+
+
+def may_send(user) -> bool:
+    """The one rule for "send to node", asked by the study page (to show the form) and by
+    ``send_to_node`` (for the page's POST and the REST API): Admin and Radiologist roles send;
+    referrers, patients and people without a role do not (a portal user shares instead)."""
+    return roles.role_of(user) in (roles.ADMIN, roles.RADIOLOGIST)
+
+
 # --- Reads ------------------------------------------------------------------------------------
 
 
@@ -107,9 +120,11 @@ def send_to_node(*, user, node: RemoteNode | int | str, study_uid: str, series_u
     or its id or AE title); the task runs after commit.
 
     Http404 for a study the user may not see (checked first, so nothing else is revealed);
-    SendRefused for a node that is not a destination or a series that is not in the study.
+    SendForbidden (403) when the user's role does not send (``may_send``); SendRefused for a node that is not a destination or a series that is not in the study.
     """
     study = study_for(user, study_uid)
+    if not may_send(user):
+        raise SendForbidden("Only admins and radiologists send studies to DICOM nodes.")
     if not isinstance(node, RemoteNode):
         node = destination_for(node)
     if not RemoteNode.objects.filter(pk=node.pk, is_move_destination=True).exists():

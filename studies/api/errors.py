@@ -6,7 +6,7 @@ other paths keep Django's HTML pages.
 """
 from __future__ import annotations
 
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -15,6 +15,8 @@ API_PREFIX = "/api/"
 
 
 def exception_handler(exc, context):
+    if isinstance(exc, (Http404, exceptions.NotFound)):
+        _record_denial(context)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # an unhandled exception: Django's 500 (server_error below)
@@ -25,6 +27,25 @@ def exception_handler(exc, context):
         code = getattr(data["detail"], "code", None) or getattr(exc, "default_code", None) or "error"
         response.data = {"detail": str(data["detail"]), "code": code}
     return response
+
+
+def _record_denial(context) -> None:
+    """A 404 for a study (or a series or instance of a study) that exists but this user may not
+    see writes the same access-denied row as the pages and DICOMweb (audit.events.access_denied);
+    the answer stays the plain 404."""
+    from audit import events
+    from studies.models import Instance, Series
+
+    view, request = context.get("view"), context.get("request")
+    kwargs = getattr(view, "kwargs", None) or {}
+    study_uid = kwargs.get("study_uid", "")
+    if not study_uid and "\x00" not in kwargs.get("series_uid", "") + kwargs.get("sop_uid", ""):
+        if kwargs.get("series_uid"):
+            study_uid = Series.objects.filter(series_instance_uid=kwargs["series_uid"]).values_list("study__study_instance_uid", flat=True).first()
+        elif kwargs.get("sop_uid"):
+            study_uid = Instance.objects.filter(sop_instance_uid=kwargs["sop_uid"]).values_list("series__study__study_instance_uid", flat=True).first()
+    if study_uid and request is not None:
+        events.access_denied(request, study_uid=study_uid)
 
 
 def page_not_found(request, exception):

@@ -82,10 +82,10 @@ def test_a_refused_send_comes_back_to_the_page_with_the_reason(client, admin_use
 
 
 @pytest.mark.django_db
-def test_charlie_cannot_send_alices_study_nor_watch_her_job(client, alice, charlie, study, nodes):
-    client.force_login(alice)
+def test_charlie_cannot_send_alices_study_nor_watch_a_job_on_it(client, admin_user, charlie, study, nodes):
+    client.force_login(admin_user)
     client.post(reverse("study-send", args=[study.StudyInstanceUID]), {"node": "VIEWER"})
-    job = SendJob.objects.get()  # Alice may send what she sees (the form is shown to staff only)
+    job = SendJob.objects.get()  # the admin's job on Alice's study (Alice herself may not send: accounts roles)
     client.force_login(charlie)
 
     assert client.post(reverse("study-send", args=[study.StudyInstanceUID]), {"node": "VIEWER"}).status_code == 404

@@ -62,13 +62,13 @@ def storescp(tmp_path):
 
 @pytest.mark.dcmtk
 @pytest.mark.django_db
-def test_alice_sends_a_series_and_every_instance_arrives_byte_for_byte(alice, storescp):
+def test_rita_sends_a_series_and_every_instance_arrives_byte_for_byte(radiologist, storescp):
     head = series_files(CT_HEAD)[:4]
-    archive(head + series_files(CT_ABDOMEN)[:2], alice)
+    archive(head + series_files(CT_ABDOMEN)[:2], radiologist)
     node, folder = storescp("VIEWER")
     first = dcmread(head[0], stop_before_pixels=True)
 
-    job = sending.send_to_node(user=alice, node=node, study_uid=first.StudyInstanceUID, series_uid=first.SeriesInstanceUID)
+    job = sending.send_to_node(user=radiologist, node=node, study_uid=first.StudyInstanceUID, series_uid=first.SeriesInstanceUID)
     sending.run_send_job(job.pk)
 
     job.refresh_from_db()
@@ -87,12 +87,12 @@ def test_alice_sends_a_series_and_every_instance_arrives_byte_for_byte(alice, st
 
 @pytest.mark.dcmtk
 @pytest.mark.django_db
-def test_a_compressed_instance_is_decompressed_for_a_node_that_accepts_only_uncompressed(alice, storescp):
+def test_a_compressed_instance_is_decompressed_for_a_node_that_accepts_only_uncompressed(radiologist, storescp):
     original = dcmread(sample(J2K))
-    archive([sample(J2K)], alice)
+    archive([sample(J2K)], radiologist)
     node, folder = storescp("PLAIN")
 
-    job = sending.send_to_node(user=alice, node=node, study_uid=original.StudyInstanceUID)
+    job = sending.send_to_node(user=radiologist, node=node, study_uid=original.StudyInstanceUID)
     sending.run_send_job(job.pk)
 
     job.refresh_from_db()
@@ -105,12 +105,12 @@ def test_a_compressed_instance_is_decompressed_for_a_node_that_accepts_only_unco
 
 @pytest.mark.dcmtk
 @pytest.mark.django_db
-def test_a_compressed_instance_goes_as_stored_to_a_node_that_accepts_its_syntax(alice, storescp):
-    archive([sample(J2K)], alice)
+def test_a_compressed_instance_goes_as_stored_to_a_node_that_accepts_its_syntax(radiologist, storescp):
+    archive([sample(J2K)], radiologist)
     node, folder = storescp("J2KVIEWER", compressed=True)
     instance = Instance.objects.select_related("series__study").get()
 
-    job = sending.send_to_node(user=alice, node=node, study_uid=instance.series.study.study_instance_uid)
+    job = sending.send_to_node(user=radiologist, node=node, study_uid=instance.series.study.study_instance_uid)
     sending.run_send_job(job.pk)
 
     [copy] = received(folder).values()
@@ -118,12 +118,12 @@ def test_a_compressed_instance_goes_as_stored_to_a_node_that_accepts_its_syntax(
 
 
 @pytest.mark.django_db
-def test_an_unreachable_node_fails_the_job_with_a_message_and_nothing_is_recorded_as_sent(alice):
-    archive(series_files(CT_HEAD)[:2], alice)
+def test_an_unreachable_node_fails_the_job_with_a_message_and_nothing_is_recorded_as_sent(radiologist):
+    archive(series_files(CT_HEAD)[:2], radiologist)
     node = RemoteNode.objects.create(ae_title="GONE", host="127.0.0.1", port=free_port(), is_move_destination=True)
     study_uid = Instance.objects.values_list("series__study__study_instance_uid", flat=True).first()
 
-    job = sending.send_to_node(user=alice, node=node, study_uid=study_uid)
+    job = sending.send_to_node(user=radiologist, node=node, study_uid=study_uid)
     sending.run_send_job(job.pk)
 
     job.refresh_from_db()
@@ -135,11 +135,11 @@ def test_an_unreachable_node_fails_the_job_with_a_message_and_nothing_is_recorde
 
 @pytest.mark.dcmtk
 @pytest.mark.django_db
-def test_running_a_job_twice_sends_it_once(alice, storescp):
-    archive(series_files(CT_HEAD)[:2], alice)
+def test_running_a_job_twice_sends_it_once(radiologist, storescp):
+    archive(series_files(CT_HEAD)[:2], radiologist)
     node, folder = storescp("ONCE")
     study_uid = Instance.objects.values_list("series__study__study_instance_uid", flat=True).first()
-    job = sending.send_to_node(user=alice, node=node, study_uid=study_uid)
+    job = sending.send_to_node(user=radiologist, node=node, study_uid=study_uid)
 
     sending.run_send_job(job.pk)
     finished = SendJob.objects.get(pk=job.pk).finished_at
@@ -150,18 +150,18 @@ def test_running_a_job_twice_sends_it_once(alice, storescp):
 
 
 @pytest.mark.django_db
-def test_only_registered_destinations_take_a_send_and_the_series_must_be_in_the_study(alice):
-    archive(series_files(CT_HEAD)[:1] + series_files(CT_ABDOMEN)[:1], alice)
+def test_only_registered_destinations_take_a_send_and_the_series_must_be_in_the_study(radiologist):
+    archive(series_files(CT_HEAD)[:1] + series_files(CT_ABDOMEN)[:1], radiologist)
     head, abdomen = (dcmread(series_files(f)[0], stop_before_pixels=True) for f in (CT_HEAD, CT_ABDOMEN))
     modality = RemoteNode.objects.create(ae_title="MODALITY", host="127.0.0.1", port=104)  # may store to us, not a destination
     viewer = RemoteNode.objects.create(ae_title="VIEWER", host="127.0.0.1", port=105, is_move_destination=True)
 
     with pytest.raises(sending.SendRefused, match="not a node images may be sent to"):
-        sending.send_to_node(user=alice, node=modality, study_uid=head.StudyInstanceUID)
+        sending.send_to_node(user=radiologist, node=modality, study_uid=head.StudyInstanceUID)
     with pytest.raises(sending.SendRefused, match="not a node images may be sent to"):
         sending.destination_for("MODALITY")
     with pytest.raises(sending.SendRefused, match="not part of this study"):
-        sending.send_to_node(user=alice, node=viewer, study_uid=head.StudyInstanceUID, series_uid=abdomen.SeriesInstanceUID)
+        sending.send_to_node(user=radiologist, node=viewer, study_uid=head.StudyInstanceUID, series_uid=abdomen.SeriesInstanceUID)
     assert sending.destination_for(str(viewer.pk)) == sending.destination_for("VIEWER") == viewer
     assert not SendJob.objects.exists()
 
@@ -170,22 +170,23 @@ def test_only_registered_destinations_take_a_send_and_the_series_must_be_in_the_
 
 
 @pytest.fixture
-def alices_study(alice):
-    archive(series_files(CT_HEAD)[:2], alice)
+def ritas_study(radiologist):
+    """Rita uploaded it (and so sees it); sending is for Admin and Radiologist roles."""
+    archive(series_files(CT_HEAD)[:2], radiologist)
     return dcmread(series_files(CT_HEAD)[0], stop_before_pixels=True)
 
 
 @pytest.mark.django_db
-def test_alice_queues_a_send_through_the_api_and_follows_it(client, alice, alices_study, django_capture_on_commit_callbacks, monkeypatch):
+def test_rita_queues_a_send_through_the_api_and_follows_it(client, radiologist, ritas_study, django_capture_on_commit_callbacks, monkeypatch):
     viewer = RemoteNode.objects.create(ae_title="VIEWER", host="127.0.0.1", port=105, is_move_destination=True)
     queued = []
     monkeypatch.setattr("studies.tasks.send_job.delay", queued.append)
-    client.force_login(alice)
+    client.force_login(radiologist)
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
-            reverse("api:study-send", args=[alices_study.StudyInstanceUID]),
-            {"node": "VIEWER", "series": alices_study.SeriesInstanceUID},
+            reverse("api:study-send", args=[ritas_study.StudyInstanceUID]),
+            {"node": "VIEWER", "series": ritas_study.SeriesInstanceUID},
             content_type="application/json",
         )
 
@@ -194,17 +195,17 @@ def test_alice_queues_a_send_through_the_api_and_follows_it(client, alice, alice
     job = SendJob.objects.get()
     assert queued == [job.pk]  # enqueued once the request's transaction committed
     assert body["url"] == response["Location"] == reverse("api:send-job-detail", args=[job.pk])
-    assert (body["status"], body["total"], body["node"]["id"], job.requested_by) == ("queued", 2, viewer.pk, alice)
+    assert (body["status"], body["total"], body["node"]["id"], job.requested_by) == ("queued", 2, viewer.pk, radiologist)
     status = client.get(body["url"]).json()
     assert (status["id"], status["status"], status["done"], status["results"]) == (job.pk, "queued", 0, [])
-    assert status["series_instance_uid"] == alices_study.SeriesInstanceUID
+    assert status["series_instance_uid"] == ritas_study.SeriesInstanceUID
 
 
 @pytest.mark.django_db
-def test_the_api_says_why_a_send_is_refused(client, alice, alices_study):
+def test_the_api_says_why_a_send_is_refused(client, radiologist, ritas_study):
     RemoteNode.objects.create(ae_title="MODALITY", host="127.0.0.1", port=104)
-    client.force_login(alice)
-    url = reverse("api:study-send", args=[alices_study.StudyInstanceUID])
+    client.force_login(radiologist)
+    url = reverse("api:study-send", args=[ritas_study.StudyInstanceUID])
 
     for body, message in [({}, "Name the node"), ({"node": "MODALITY"}, "not a node images may be sent to"), ({"node": 9999}, "not a node")]:
         response = client.post(url, body, content_type="application/json")
@@ -213,13 +214,13 @@ def test_the_api_says_why_a_send_is_refused(client, alice, alices_study):
 
 
 @pytest.mark.django_db
-def test_charlie_can_neither_send_alices_study_nor_see_her_job(client, alice, charlie, alices_study):
+def test_charlie_can_neither_send_ritas_study_nor_see_her_job(client, radiologist, charlie, ritas_study):
     RemoteNode.objects.create(ae_title="VIEWER", host="127.0.0.1", port=105, is_move_destination=True)
     node = RemoteNode.objects.get()
-    job = sending.send_to_node(user=alice, node=node, study_uid=alices_study.StudyInstanceUID)
+    job = sending.send_to_node(user=radiologist, node=node, study_uid=ritas_study.StudyInstanceUID)
     client.force_login(charlie)
 
-    send = client.post(reverse("api:study-send", args=[alices_study.StudyInstanceUID]), {"node": "VIEWER"}, content_type="application/json")
+    send = client.post(reverse("api:study-send", args=[ritas_study.StudyInstanceUID]), {"node": "VIEWER"}, content_type="application/json")
     missing = client.post(reverse("api:study-send", args=["1.2.3.4"]), {"node": "VIEWER"}, content_type="application/json")
     status = client.get(reverse("api:send-job-detail", args=[job.pk]))
 
@@ -229,9 +230,9 @@ def test_charlie_can_neither_send_alices_study_nor_see_her_job(client, alice, ch
 
 
 @pytest.mark.django_db
-def test_staff_may_follow_anybodys_send_job_and_strangers_must_log_in(client, admin_user, alice, alices_study):
+def test_staff_may_follow_anybodys_send_job_and_strangers_must_log_in(client, admin_user, radiologist, ritas_study):
     node = RemoteNode.objects.create(ae_title="VIEWER", host="127.0.0.1", port=105, is_move_destination=True)
-    job = sending.send_to_node(user=alice, node=node, study_uid=alices_study.StudyInstanceUID)
+    job = sending.send_to_node(user=radiologist, node=node, study_uid=ritas_study.StudyInstanceUID)
     url = reverse("api:send-job-detail", args=[job.pk])
 
     assert client.get(url).status_code == 401
@@ -241,11 +242,11 @@ def test_staff_may_follow_anybodys_send_job_and_strangers_must_log_in(client, ad
 
 @pytest.mark.dcmtk
 @pytest.mark.django_db(transaction=True)
-def test_a_send_through_the_api_is_done_by_the_celery_worker(client, alice, storescp, worker):
-    archive(series_files(CT_HEAD)[:3], alice)
+def test_a_send_through_the_api_is_done_by_the_celery_worker(client, radiologist, storescp, worker):
+    archive(series_files(CT_HEAD)[:3], radiologist)
     node, folder = storescp("WORKERVIEW")
     study_uid = Instance.objects.values_list("series__study__study_instance_uid", flat=True).first()
-    client.force_login(alice)
+    client.force_login(radiologist)
 
     response = client.post(reverse("api:study-send", args=[study_uid]), {"node": node.pk}, content_type="application/json")
     assert response.status_code == 202, response.content
