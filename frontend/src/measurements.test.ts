@@ -50,10 +50,16 @@ describe("measurement rows", () => {
 
   it("gives the same fingerprint when only the statistics or highlight changed", () => {
     const a = length();
-    const b = { ...length(), highlighted: false, data: { ...length().data, cachedStats: {} } };
+    const b = {
+      ...length(),
+      highlighted: false,
+      data: { ...length().data, cachedStats: {}, handles: { points: [[0, 0, 0], [10, 0, 0]], textBox: { hasMoved: false, worldBoundingBox: { topLeft: [1, 2, 3] } } } },
+    };
     expect(fingerprint(toSaved(a)!.row)).toBe(fingerprint(toSaved(b)!.row));
     const moved = { ...length(), data: { ...length().data, handles: { points: [[1, 0, 0], [10, 0, 0]] } } };
     expect(fingerprint(toSaved(moved)!.row)).not.toBe(fingerprint(toSaved(a)!.row));
+    const textMoved = { ...length(), data: { ...length().data, handles: { points: [[0, 0, 0], [10, 0, 0]], textBox: { hasMoved: true, worldPosition: [5, 5, 0] } } } };
+    expect(fingerprint(toSaved(textMoved)!.row)).not.toBe(fingerprint(toSaved(a)!.row));
     expect(isMeasurement(a)).toBe(true);
     expect(isMeasurement({ ...a, metadata: { toolName: "Crosshairs" } })).toBe(false);
   });

@@ -63,9 +63,13 @@ export function fromSaved(saved: SavedAnnotation, root: string, studyInstanceUID
   };
 }
 
-/** A stable text of what matters for saving: equal texts need no request. */
+/** A stable text of what the reader changed (the points, a moved text box, the text):
+ * equal texts need no request. Cornerstone rewrites statistics and the text box's bounding
+ * box on every render; those alone are no change. */
 export function fingerprint(row: SavedAnnotation): string {
   const { data, ...rest } = row;
-  const { data: inner, metadata } = data as { data?: Record<string, unknown>; metadata?: unknown };
-  return JSON.stringify([rest, metadata, inner?.handles, inner?.text ?? inner?.label ?? null, (data as { isVisible?: boolean }).isVisible]);
+  const { data: inner, isVisible, isLocked } = data as { data?: Record<string, unknown>; isVisible?: boolean; isLocked?: boolean };
+  const handles = (inner?.handles ?? {}) as { points?: unknown; textBox?: { hasMoved?: boolean; worldPosition?: unknown } };
+  const textBox = handles.textBox?.hasMoved ? handles.textBox.worldPosition : null;
+  return JSON.stringify([rest, handles.points ?? null, textBox, inner?.text ?? inner?.label ?? null, isVisible ?? true, isLocked ?? false]);
 }

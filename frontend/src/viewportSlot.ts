@@ -44,7 +44,7 @@ export class ViewportSlot {
     this.viewportId = `viewport-${index}`;
     this.root = el("div", "viewport");
     this.root.dataset.index = String(index);
-    this.element = el("div", "viewport-element", this.root);
+    this.element = el("div", "viewport-host", this.root);
     this.element.addEventListener("contextmenu", (e) => e.preventDefault());
     this.empty = el("div", "empty", this.root);
     this.empty.textContent = "Drag a series here";
@@ -67,6 +67,10 @@ export class ViewportSlot {
       defaultOptions: { background: [0, 0, 0] as Types.Point3 },
     });
     ToolGroupManager.getToolGroup(this.toolGroupId)?.addViewport(this.viewportId, this.engine.id);
+    // Which image is on the canvas (tests and benchmarks wait for it).
+    this.element.addEventListener(Enums.Events.IMAGE_RENDERED, () => {
+      this.root.dataset.rendered = String(this.imageIndex);
+    });
     const update = () => this.updateOverlays();
     for (const name of [Enums.Events.STACK_NEW_IMAGE, Enums.Events.VOI_MODIFIED, Enums.Events.CAMERA_MODIFIED]) {
       this.element.addEventListener(name, update);
