@@ -1,7 +1,8 @@
 """``record``: write one audit row. Called explicitly where the audited thing happens.
 
 Cost: one INSERT (plus a SAVEPOINT pair when the caller is inside a transaction, so a failed
-insert cannot poison the caller's transaction on PostgreSQL).
+insert cannot poison the caller's transaction on PostgreSQL). On PostgreSQL a row written
+outside a transaction does not wait for the WAL flush (``_save_without_waiting_for_flush``).
 
 Failure policy: an audit row that cannot be written must not take the archive down with it:
 a C-STORE that was stored must still be acknowledged, or the modality resends and the site
@@ -74,6 +75,8 @@ def record(
         if connection.in_atomic_block:
             with transaction.atomic():
                 row.save()
+        elif connection.vendor == "postgresql" and settings.LUMEN_AUDIT_ASYNC_COMMIT:
+            _save_without_waiting_for_flush(row)
         else:
             row.save()
         return row
@@ -86,6 +89,18 @@ def record(
         if getattr(settings, "LUMEN_AUDIT_STRICT", False):
             raise
         return None
+
+
+def _save_without_waiting_for_flush(row: AuditEvent) -> None:
+    """Commit without waiting for the WAL flush: every QIDO, image and page view writes a row,
+    and on a busy machine the flush costs 5-15 ms of the request (measured at load 8: 6.4 ms
+    p50 vs 0.1-0.4 ms). The row is still written in order and crash-safe for Lumen itself;
+    a crash of the PostgreSQL server can lose the last ~0.6 s (3 x wal_writer_delay).
+    LUMEN_AUDIT_ASYNC_COMMIT=false waits for the flush."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        row.save()
 
 
 def client_ip(request) -> str | None:
