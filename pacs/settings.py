@@ -263,6 +263,8 @@ CONTENT_SECURITY_POLICY = {
 
 # --- Audit trail (audit/): on, a row that cannot be written raises instead of being logged at CRITICAL.
 LUMEN_AUDIT_STRICT = envbool("LUMEN_AUDIT_STRICT", False)
+# On PostgreSQL, audit rows commit without waiting for the WAL flush (audit/services.py says what that trades).
+LUMEN_AUDIT_ASYNC_COMMIT = envbool("LUMEN_AUDIT_ASYNC_COMMIT", True)
 
 REST_FRAMEWORK = {
     # A RIS sends `Authorization: Token <key>` or `Bearer <key>`; the web UI uses its session.
