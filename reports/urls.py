@@ -1,11 +1,13 @@
 """Pages of the reading workflow (the REST API is reports/api_urls.py)."""
 from django.urls import path
 
-from reports.views import editor, portal, turnaround, worklist
+from reports.views import editor, macros, portal, turnaround, worklist
 
 urlpatterns = [
     path("worklist/", worklist.worklist, name="worklist"),
     path("worklist/turnaround/", turnaround.turnaround, name="turnaround"),
+    path("worklist/macros/", macros.macros, name="report-macros"),
+    path("worklist/macros/<int:macro_id>/delete", macros.macro_delete, name="report-macro-delete"),
     path("reports/<int:report_id>/", portal.report_page, name="report-page"),
     path("reports/<int:report_id>/pdf", portal.report_pdf, name="report-pdf"),
     path("reports/<int:report_id>/claim", worklist.claim, name="report-claim"),

@@ -79,3 +79,22 @@ def test_an_admin_assigns_and_reassigns_and_the_radiologist_then_sees_the_study(
     client.post(reverse("report-assign", args=[report.pk]), {"radiologist": "alice"})  # not a radiologist
     report.refresh_from_db()
     assert report.holder == ravi
+
+
+def test_a_radiologist_keeps_personal_macros_and_the_editor_offers_them(client, claimed, radiologist, alice, django_user_model):
+    from reports.models import TextMacro
+    from tests.conftest import _person
+
+    client.force_login(radiologist)
+    client.post(reverse("report-macros"), {"name": "nad", "text": "No acute abnormality."})
+    macro = TextMacro.objects.get(owner=radiologist)
+    assert "No acute abnormality." in client.get(reverse("report-edit", args=[claimed.pk])).content.decode()
+    ravi = _person(django_user_model, "ravi", "Radiologist")
+    client.force_login(ravi)
+    assert "No acute abnormality." not in client.get(reverse("report-macros")).content.decode()
+    assert client.post(reverse("report-macro-delete", args=[macro.pk])).status_code == 404
+    client.force_login(alice)
+    assert client.get(reverse("report-macros")).status_code == 404
+    client.force_login(radiologist)
+    client.post(reverse("report-macro-delete", args=[macro.pk]))
+    assert not TextMacro.objects.exists()
