@@ -31,7 +31,15 @@ from reportlab.platypus import (
 
 from reports.outputs.document import ReportDocument
 from reports.outputs.fonts import body_fonts, markup
-from reports.outputs.text import clean, effective_status, format_date, format_datetime, format_person_name, format_sex, status_label
+from reports.outputs.text import (
+    clean,
+    effective_status,
+    format_date,
+    format_datetime,
+    format_person_name,
+    format_sex,
+    status_label,
+)
 
 logger = logging.getLogger(__name__)
 

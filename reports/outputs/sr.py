@@ -232,17 +232,21 @@ def _content(doc: ReportDocument, key_images: list, by_uid: dict) -> hd.sr.Conta
 
 def _stored_header(instance: Instance) -> Dataset:
     """The stored file's header (no pixel data), with the Type 2 attributes highdicom copies made present."""
-    storage = dicom_storage()
-    try:
-        source = open(storage.path(instance.storage_key), "rb")
-    except NotImplementedError:  # an object store: Django's File is file-like enough for pydicom
-        source = storage.open(instance.storage_key, "rb")
-    with source:
+    with _open_stored(instance.storage_key) as source:
         header = dcmread(source, stop_before_pixels=True)
     for keyword in ("PatientID", "PatientName", "PatientBirthDate", "PatientSex", "AccessionNumber", "StudyID", "StudyDate", "StudyTime", "ReferringPhysicianName"):
         if keyword not in header:
             setattr(header, keyword, None)
     return header
+
+
+def _open_stored(key: str):
+    """The stored file, as studies.rendering opens it: a local path when the storage has one."""
+    storage = dicom_storage()
+    try:
+        return open(storage.path(key), "rb")  # the caller closes it
+    except NotImplementedError:  # an object store: Django's File is file-like enough for pydicom
+        return storage.open(key, "rb")
 
 
 def _reference(study: Study, instance: Instance) -> Dataset:

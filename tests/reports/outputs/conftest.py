@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import replace
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -64,7 +64,7 @@ def final_doc(abdomen_study) -> ReportDocument:
             ("Impression", IMPRESSION),
         ),
         signed_by="Rita Radiologist",
-        signed_at=datetime(2024, 3, 4, 10, 30, tzinfo=timezone.utc),
+        signed_at=datetime(2024, 3, 4, 10, 30, tzinfo=UTC),
         institution="Lumen Teaching Hospital",
         key_images=(
             KeyImage(
@@ -81,5 +81,5 @@ def final_doc(abdomen_study) -> ReportDocument:
 
 def amended(doc: ReportDocument, text: str = "Comparison with the 2023 CT added: the lesion is unchanged.") -> ReportDocument:
     """``doc`` with one signed addendum: the next version."""
-    addendum = Addendum(text=text, signed_by="Rita Radiologist", signed_at=datetime(2024, 3, 5, 8, 15, tzinfo=timezone.utc))
+    addendum = Addendum(text=text, signed_by="Rita Radiologist", signed_at=datetime(2024, 3, 5, 8, 15, tzinfo=UTC))
     return replace(doc, version=doc.version + 1, status="amended", addenda=doc.addenda + (addendum,))
