@@ -89,3 +89,22 @@ def test_a_draft_is_not_in_the_api_for_the_portal_but_readers_see_it(client, cla
     assert [(v["kind"], v["sections"]["findings"], v["signed_at"]) for v in versions] == [("draft", "DRAFT", None)]
     pdf = token_client(client, radiologist).get(reverse("reports-api:report-pdf", args=[claimed.pk]))
     assert pdf.status_code == 404
+
+
+def test_storing_the_sr_of_a_private_study_keeps_it_out_of_the_reading_pool(tmp_path, alice, admin_user, radiologist, django_user_model, django_capture_on_commit_callbacks):
+    from reports.models import Report
+    from reports.outputs_store import store_sr_for_version
+    from studies.selectors import visible_studies
+    from tests.conftest import _person
+    from tests.reports.conftest import make_study, write
+
+    private = make_study(tmp_path, owner=alice, for_reading=False, PatientID="P-PRIV")
+    report = Report.objects.create(study=private, complete_at=private.created_at)
+    services.report_assign(report_id=report.pk, by=admin_user, username="rita")
+    write(report, radiologist)
+    with django_capture_on_commit_callbacks(execute=False):
+        version = services.report_sign(report_id=report.pk, user=radiologist, kind="final", password="rita-password-123")
+    assert store_sr_for_version(version.pk)
+    ravi = _person(django_user_model, "ravi", "Radiologist")
+    assert not visible_studies(ravi).filter(pk=private.pk).exists()
+    assert visible_studies(radiologist).filter(pk=private.pk).exists()
