@@ -11,6 +11,8 @@ import { frameImageId, parseImageId } from "./imageIds";
 import { LoadedSeries, loadSeries, searchSeries } from "./loader";
 import { type CornerstoneAnnotation, fingerprint, fromSaved, isMeasurement, toSaved } from "./measurements";
 import { CT_PRESETS } from "./presets";
+import { registerSuv } from "./fusion";
+import { ReadingModes } from "./readingModes";
 import { filterRows, tagRows, type TagRow } from "./tags";
 import { TOOLS, TOOL_GROUP_ID, setPrimaryTool, setUpTools } from "./tools";
 import { ViewportSlot } from "./viewportSlot";
@@ -36,6 +38,7 @@ export class Viewer {
   private readonly savedFingerprints = new Map<string, string>();
   private restoring = false;
   private cineSlot?: ViewportSlot;
+  private modes?: ReadingModes; // MPR, fusion, compare sync, segmentations, export (readingModes.ts)
 
   constructor(private readonly config: ViewerConfig) {
     this.root = new URL(config.dicomwebRoot, window.location.href).href.replace(/\/$/, "");
@@ -54,6 +57,18 @@ export class Viewer {
     this.bindKeyboard();
     this.bindMeasurements();
     new ResizeObserver(() => this.engine.resize(true, true)).observe(this.grid);
+    this.modes = new ReadingModes({
+      root: this.root,
+      engine: this.engine,
+      config: this.config,
+      toolGroupId: TOOL_GROUP_ID,
+      slots: () => this.slots,
+      active: () => this.active,
+      series: (uid) => this.seriesByUid.get(uid),
+      showSeries: (slot, summary) => this.showSeries(slot, summary),
+      status: (message, error) => this.status(message, error),
+    });
+    this.modes.bind();
 
     const perStudy = await Promise.all(this.config.studies.map((s) => searchSeries(this.root, s.studyInstanceUID)));
     perStudy.flat().forEach((s) => this.seriesByUid.set(s.seriesInstanceUID, s));
@@ -70,6 +85,7 @@ export class Viewer {
       }),
     );
     await saved;
+    await this.modes.afterHanging(hanging, perStudy);
     $("viewer").dataset.state = "ready";
   }
 
@@ -182,9 +198,11 @@ export class Viewer {
     if (this.cineSlot === slot) this.stopCine();
     this.status(`Loading ${summary.modality} ${summary.description}…`);
     const series = await loadSeries(this.root, summary);
+    registerSuv(series); // a PET reads in SUV (its pixels are scaled as they load)
     slot.keyImages = new Set([...this.keyImages.keys()].filter((id) => series.instanceOf.has(id)));
     series.onProgress(() => slot === this.active && this.syncLoad());
     await slot.show(series, preset);
+    this.modes?.seriesShown();
     if (!$("patient-banner").textContent) this.banner(series);
     this.markShownSeries();
     if (slot === this.active) this.syncControls();

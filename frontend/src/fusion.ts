@@ -1,0 +1,114 @@
+/** PET/CT fusion: the CT with the PET over it in a hot-iron colour map (opacity from a slider),
+ * beside the PET alone, both following one camera. PET pixels are SUV body weight when the tags
+ * allow it (suv.ts), so probes and ROI statistics on the PET read SUV. */
+import { Enums, type RenderingEngine, cache, metaData, setVolumesForViewports, utilities, volumeLoader } from "@cornerstonejs/core";
+import { SynchronizerManager, ToolGroupManager, synchronizers } from "@cornerstonejs/tools";
+import type { DicomJson } from "./dicomjson";
+import type { LoadedSeries } from "./loader";
+import { suvFactors } from "./suv";
+import { VolumeCell, trackVolumeLoad, volumeIdOf } from "./volumeCell";
+import { HOT_IRON, petWindow } from "./volumeRules";
+
+const CAMERA_SYNC_ID = "lumen-fusion-camera";
+const suvByImageId = new Map<string, number>();
+let providerAdded = false;
+
+/** Register the SUVbw factor of each image of a PET series (before its pixels load): the image
+ * loader then scales them (Cornerstone's "scalingModule"). True when the series reads in SUV. */
+export function registerSuv(series: LoadedSeries): boolean {
+  if (series.summary.modality !== "PT") return false;
+  if (series.imageIds.every((id) => suvByImageId.has(id))) return true;
+  const instances = series.imageIds.map((id) => series.instanceOf.get(id) as DicomJson);
+  const factors = suvFactors(instances);
+  if (!factors) return false;
+  if (!providerAdded) {
+    metaData.addProvider((type: string, imageId: string) => {
+      if (type !== "scalingModule") return undefined;
+      const suvbw = suvByImageId.get(imageId);
+      return suvbw === undefined ? undefined : { suvbw };
+    }, 10000);
+    providerAdded = true;
+  }
+  series.imageIds.forEach((id, i) => suvByImageId.set(id, factors[i]));
+  return true;
+}
+
+export function readsSuv(series: LoadedSeries): boolean {
+  return series.imageIds.length > 0 && series.imageIds.every((id) => suvByImageId.has(id));
+}
+
+let colormapRegistered = false;
+
+export class FusionView {
+  readonly cells: VolumeCell[] = [];
+  private ptVolumeId?: string;
+  opacity = 0.5;
+
+  constructor(
+    private readonly engine: RenderingEngine,
+    private readonly host: HTMLElement,
+    private readonly toolGroupId: string, // the stack tool group: measurements and probe on the PET
+  ) {}
+
+  get fused(): VolumeCell | undefined {
+    return this.cells[0];
+  }
+
+  async open(ct: LoadedSeries, pt: LoadedSeries): Promise<void> {
+    this.close();
+    if (!colormapRegistered) {
+      utilities.colormap.registerColormap(HOT_IRON);
+      colormapRegistered = true;
+    }
+    const suv = registerSuv(pt);
+    const ctId = volumeIdOf(ct.summary.seriesInstanceUID);
+    const ptId = volumeIdOf(pt.summary.seriesInstanceUID);
+    this.ptVolumeId = ptId;
+    const fused = new VolumeCell("fusion", this.engine, this.host, Enums.OrientationAxis.AXIAL, `Fused · CT + PET (${suv ? "SUVbw" : "Bq/ml"})`);
+    const petOnly = new VolumeCell("fusion-pt", this.engine, this.host, Enums.OrientationAxis.AXIAL, `PET · ${suv ? "SUVbw" : "Bq/ml"}`);
+    this.cells.push(fused, petOnly);
+    this.host.dataset.suv = String(suv);
+    this.engine.resize(true, true);
+    const [ctVolume, ptVolume] = await Promise.all(
+      [ct, pt].map(async (s) => cache.getVolume(volumeIdOf(s.summary.seriesInstanceUID)) ?? (await volumeLoader.createAndCacheVolume(volumeIdOf(s.summary.seriesInstanceUID), { imageIds: s.imageIds }))),
+    );
+    trackVolumeLoad(this.host, [ctId, ptId]);
+    for (const volume of [ctVolume, ptVolume]) (volume as { load?: () => void }).load?.();
+    const group = ToolGroupManager.getToolGroup(this.toolGroupId);
+    for (const cell of this.cells) group?.addViewport(cell.viewportId, this.engine.id);
+    const window = petWindow(suv);
+    await setVolumesForViewports(this.engine, [{ volumeId: ctId }, { volumeId: ptId }], [fused.viewportId]);
+    fused.viewport.setProperties({ voiRange: { lower: -160, upper: 240 } }, ctId); // soft tissue (C 40 / W 400)
+    fused.viewport.setProperties({ voiRange: window, colormap: { name: HOT_IRON.Name, opacity: this.opacity } }, ptId);
+    await setVolumesForViewports(this.engine, [{ volumeId: ptId }], [petOnly.viewportId]);
+    petOnly.viewport.setProperties({ voiRange: window, invert: true }, ptId);
+    const cameraSync = SynchronizerManager.getSynchronizer(CAMERA_SYNC_ID) ?? synchronizers.createCameraPositionSynchronizer(CAMERA_SYNC_ID);
+    for (const cell of this.cells) cameraSync.add({ renderingEngineId: this.engine.id, viewportId: cell.viewportId });
+    for (const cell of this.cells) cell.viewport.render();
+  }
+
+  /** The PET's opacity over the CT, 0 (CT only) … 1 (PET only). */
+  setOpacity(opacity: number): void {
+    this.opacity = Math.max(0, Math.min(1, opacity));
+    const fused = this.fused;
+    if (!fused || !this.ptVolumeId) return;
+    fused.viewport.setProperties({ colormap: { name: HOT_IRON.Name, opacity: this.opacity } }, this.ptVolumeId);
+    fused.viewport.render();
+  }
+
+  close(): void {
+    const group = ToolGroupManager.getToolGroup(this.toolGroupId);
+    const cameraSync = SynchronizerManager.getSynchronizer(CAMERA_SYNC_ID);
+    for (const cell of this.cells) {
+      cameraSync?.remove({ renderingEngineId: this.engine.id, viewportId: cell.viewportId });
+      group?.removeViewports(this.engine.id, cell.viewportId);
+      cell.destroy();
+    }
+    this.cells.length = 0;
+    this.ptVolumeId = undefined;
+  }
+
+  get isOpen(): boolean {
+    return this.ptVolumeId !== undefined;
+  }
+}

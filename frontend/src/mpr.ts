@@ -1,0 +1,135 @@
+/** MPR: axial, coronal and sagittal ORTHOGRAPHIC views of one series' volume (streamed from the
+ * same WADO-RS frames as the stack), crosshairs with reference lines linking them, one window
+ * for all three, and a thick slab (mean or maximum intensity projection). */
+import { Enums, type RenderingEngine, cache, eventTarget, setVolumesForViewports, volumeLoader } from "@cornerstonejs/core";
+import {
+  CrosshairsTool,
+  Enums as ToolEnums,
+  PanTool,
+  StackScrollTool,
+  SynchronizerManager,
+  ToolGroupManager,
+  WindowLevelTool,
+  ZoomTool,
+  addTool,
+  synchronizers,
+  type Types as ToolTypes,
+} from "@cornerstonejs/tools";
+import type { LoadedSeries } from "./loader";
+import { VolumeCell, trackVolumeLoad, volumeIdOf } from "./volumeCell";
+
+const { MouseBindings } = ToolEnums;
+export const MPR_TOOL_GROUP_ID = "lumen-mpr";
+const VOI_SYNC_ID = "lumen-mpr-voi";
+
+const VIEWS = [
+  { id: "mpr-axial", orientation: Enums.OrientationAxis.AXIAL, title: "Axial", color: "rgb(255, 80, 80)" },
+  { id: "mpr-coronal", orientation: Enums.OrientationAxis.CORONAL, title: "Coronal", color: "rgb(80, 220, 80)" },
+  { id: "mpr-sagittal", orientation: Enums.OrientationAxis.SAGITTAL, title: "Sagittal", color: "rgb(255, 220, 60)" },
+];
+
+let toolsAdded = false;
+
+function toolGroup(): ToolTypes.IToolGroup {
+  const existing = ToolGroupManager.getToolGroup(MPR_TOOL_GROUP_ID);
+  if (existing) return existing;
+  if (!toolsAdded) {
+    addTool(CrosshairsTool); // the others are added by tools.ts
+    toolsAdded = true;
+  }
+  const colors = Object.fromEntries(VIEWS.map((v) => [v.id, v.color]));
+  const group = ToolGroupManager.createToolGroup(MPR_TOOL_GROUP_ID)!;
+  group.addTool(CrosshairsTool.toolName, {
+    getReferenceLineColor: (viewportId: string) => colors[viewportId] ?? "rgb(200, 200, 200)",
+    getReferenceLineControllable: () => true,
+    getReferenceLineDraggableRotatable: () => true,
+    getReferenceLineSlabThicknessControlsOn: () => true,
+  });
+  group.addTool(WindowLevelTool.toolName);
+  group.addTool(PanTool.toolName);
+  group.addTool(ZoomTool.toolName);
+  group.addTool(StackScrollTool.toolName);
+  group.setToolActive(CrosshairsTool.toolName, { bindings: [{ mouseButton: MouseBindings.Primary }] });
+  group.setToolActive(WindowLevelTool.toolName, { bindings: [{ mouseButton: MouseBindings.Primary, modifierKey: ToolEnums.KeyboardBindings.Shift }] });
+  group.setToolActive(PanTool.toolName, { bindings: [{ mouseButton: MouseBindings.Auxiliary }] });
+  group.setToolActive(ZoomTool.toolName, { bindings: [{ mouseButton: MouseBindings.Secondary }] });
+  group.setToolActive(StackScrollTool.toolName, { bindings: [{ mouseButton: MouseBindings.Wheel }] });
+  return group;
+}
+
+export interface Slab {
+  thickness: number; // mm; 0 = the thinnest slice
+  mode: "mip" | "average";
+}
+
+export class MprView {
+  readonly cells: VolumeCell[] = [];
+  private volumeId?: string;
+  private onLoaded?: EventListener;
+
+  constructor(
+    private readonly engine: RenderingEngine,
+    private readonly host: HTMLElement,
+  ) {}
+
+  get viewportIds(): string[] {
+    return this.cells.map((c) => c.viewportId);
+  }
+
+  /** Open the three views of ``series`` with ``voi`` (the window the stack was read with). */
+  async open(series: LoadedSeries, voi?: { lower: number; upper: number }, onProgress?: (loaded: number, total: number) => void): Promise<void> {
+    this.close();
+    const volumeId = volumeIdOf(series.summary.seriesInstanceUID);
+    this.volumeId = volumeId;
+    for (const view of VIEWS) this.cells.push(new VolumeCell(view.id, this.engine, this.host, view.orientation, `${view.title} · ${series.summary.modality} ${series.summary.description}`));
+    this.engine.resize(true, true);
+    const group = toolGroup();
+    for (const id of this.viewportIds) group.addViewport(id, this.engine.id);
+    const volume = (cache.getVolume(volumeId) as { load?: () => void } | undefined) ?? (await volumeLoader.createAndCacheVolume(volumeId, { imageIds: series.imageIds }));
+    this.onLoaded = ((event: CustomEvent) => {
+      const detail = event.detail as { volumeId?: string; framesLoaded?: number; framesProcessed?: number; totalNumFrames?: number; numFrames?: number };
+      if (detail.volumeId !== volumeId) return;
+      const total = detail.totalNumFrames ?? detail.numFrames ?? series.imageIds.length;
+      onProgress?.(detail.framesProcessed ?? detail.framesLoaded ?? 0, total);
+    }) as EventListener;
+    eventTarget.addEventListener(Enums.Events.IMAGE_VOLUME_MODIFIED, this.onLoaded);
+    trackVolumeLoad(this.host, [volumeId]);
+    (volume as { load?: () => void }).load?.();
+    await setVolumesForViewports(this.engine, [{ volumeId }], this.viewportIds);
+    const voiSync = SynchronizerManager.getSynchronizer(VOI_SYNC_ID) ?? synchronizers.createVOISynchronizer(VOI_SYNC_ID, { syncInvertState: true, syncColormap: false });
+    for (const id of this.viewportIds) voiSync.add({ renderingEngineId: this.engine.id, viewportId: id });
+    for (const cell of this.cells) {
+      if (voi) cell.viewport.setProperties({ voiRange: voi });
+      cell.viewport.render();
+    }
+  }
+
+  /** Slab thickness (mm) and projection for all three views; 0 mm is a plain slice. */
+  setSlab(slab: Slab): void {
+    const blend = slab.thickness > 0 ? (slab.mode === "mip" ? Enums.BlendModes.MAXIMUM_INTENSITY_BLEND : Enums.BlendModes.AVERAGE_INTENSITY_BLEND) : Enums.BlendModes.COMPOSITE;
+    for (const cell of this.cells) {
+      cell.viewport.setBlendMode(blend);
+      cell.viewport.setSlabThickness(Math.max(slab.thickness, 0.1));
+      cell.viewport.render();
+    }
+  }
+
+  close(): void {
+    if (this.onLoaded) eventTarget.removeEventListener(Enums.Events.IMAGE_VOLUME_MODIFIED, this.onLoaded);
+    this.onLoaded = undefined;
+    const group = ToolGroupManager.getToolGroup(MPR_TOOL_GROUP_ID);
+    const voiSync = SynchronizerManager.getSynchronizer(VOI_SYNC_ID);
+    for (const cell of this.cells) {
+      voiSync?.remove({ renderingEngineId: this.engine.id, viewportId: cell.viewportId });
+      group?.removeViewports(this.engine.id, cell.viewportId);
+      cell.destroy();
+    }
+    this.cells.length = 0;
+    delete this.host.dataset.volume;
+    this.volumeId = undefined;
+  }
+
+  get isOpen(): boolean {
+    return this.volumeId !== undefined;
+  }
+}

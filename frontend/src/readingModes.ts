@@ -1,0 +1,337 @@
+/** What the viewer adds to stack reading (docs/viewer.md, phase 2): MPR with a thick slab,
+ * PET/CT fusion, studies compared side by side with synchronized scrolling and window,
+ * segmentation overlays and export. It works on the page's Viewer through a few hooks. */
+import { Enums, type RenderingEngine, type StackViewport } from "@cornerstonejs/core";
+import { StackSync } from "./compare";
+import type { ViewerConfig } from "./config";
+import { type DicomJson, Tag, text } from "./dicomjson";
+import { exportName, exportPng, recordCine, viewportCanvas, webmType } from "./export";
+import { FusionView } from "./fusion";
+import type { Hanging, SeriesSummary } from "./hangingProtocol";
+import { type LoadedSeries, loadSeries } from "./loader";
+import { MprView } from "./mpr";
+import { ContourOverlay, type SegmentInfo, fetchInstance, parseStructureSet, referencedSeriesOf, setSegmentVisible, showSeg } from "./segmentation";
+import { compareUrl, patientStudies, renderPicker } from "./studyPicker";
+import type { ViewportSlot } from "./viewportSlot";
+import { fusionPair, sameFrameOfReference, volumeCheck } from "./volumeRules";
+
+export interface ViewerHooks {
+  root: string;
+  engine: RenderingEngine;
+  config: ViewerConfig;
+  toolGroupId: string;
+  slots(): ViewportSlot[];
+  active(): ViewportSlot | undefined;
+  series(uid: string): SeriesSummary | undefined;
+  showSeries(slot: ViewportSlot, summary: SeriesSummary): Promise<void>;
+  status(message: string, error?: boolean): void;
+}
+
+type Mode = "stack" | "mpr" | "fusion";
+
+function $(id: string): HTMLElement {
+  const node = document.getElementById(id);
+  if (!node) throw new Error(`#${id} is missing`);
+  return node;
+}
+
+function instancesOf(series: LoadedSeries): DicomJson[] {
+  return [...new Set(series.imageIds.map((id) => series.instanceOf.get(id)!))];
+}
+
+export class ReadingModes {
+  private mode: Mode = "stack";
+  private readonly volumeGrid = $("volume-grid");
+  private readonly stackGrid = $("viewport-grid");
+  private readonly mpr: MprView;
+  private readonly fusion: FusionView;
+  readonly sync: StackSync;
+  private activeCell?: HTMLElement;
+  private allSeries: SeriesSummary[] = [];
+
+  constructor(private readonly hooks: ViewerHooks) {
+    this.mpr = new MprView(hooks.engine, this.volumeGrid);
+    this.fusion = new FusionView(hooks.engine, this.volumeGrid, hooks.toolGroupId);
+    this.sync = new StackSync(hooks.engine, () =>
+      hooks
+        .slots()
+        .filter((s) => s.series)
+        .map((s) => ({ viewportId: s.viewportId, series: s.series! })),
+    );
+  }
+
+  bind(): void {
+    $("mode-mpr").addEventListener("click", () => void (this.mode === "mpr" ? this.leave() : this.enterMpr()));
+    $("mode-fusion").addEventListener("click", () => void (this.mode === "fusion" ? this.leave() : this.enterFusion()));
+    const slab = $("slab-thickness") as HTMLInputElement;
+    const slabMode = $("slab-mode") as HTMLSelectElement;
+    const applySlab = () => {
+      $("slab-value").textContent = `${slab.value} mm`;
+      this.mpr.setSlab({ thickness: Number(slab.value), mode: slabMode.value === "average" ? "average" : "mip" });
+    };
+    slab.addEventListener("input", applySlab);
+    slabMode.addEventListener("change", applySlab);
+    ($("fusion-opacity") as HTMLInputElement).addEventListener("input", (e) => this.fusion.setOpacity(Number((e.target as HTMLInputElement).value) / 100));
+    $("sync-toggle").addEventListener("click", () => this.setSync(!this.sync.on));
+    $("compare-studies").addEventListener("click", () => void this.pickStudies());
+    $("export-png").addEventListener("click", () => void this.exportPng());
+    $("export-cine").addEventListener("click", () => void this.exportCine());
+    if (!webmType()) ($("export-cine") as HTMLButtonElement).disabled = true;
+    this.volumeGrid.addEventListener(
+      "mousedown",
+      (e) => {
+        const cell = (e.target as HTMLElement).closest<HTMLElement>(".volume-cell");
+        if (!cell) return;
+        this.activeCell = cell;
+        for (const c of this.volumeGrid.querySelectorAll(".volume-cell")) c.classList.toggle("active", c === cell);
+      },
+      { capture: true },
+    );
+    document.addEventListener("keydown", (e) => {
+      if ((e.target as HTMLElement).closest("input, select, textarea, dialog") || e.ctrlKey || e.metaKey || e.altKey) return;
+      if (e.key === "m") void (this.mode === "mpr" ? this.leave() : this.enterMpr());
+    });
+  }
+
+  /** After the hanging protocol hung the stacks: PET/CT opens fused, compared studies synchronized. */
+  async afterHanging(hanging: Hanging, perStudy: SeriesSummary[][]): Promise<void> {
+    this.allSeries = perStudy.flat();
+    const pair = perStudy.length === 1 ? fusionPair(perStudy[0]) : undefined;
+    $("mode-fusion").hidden = !pair;
+    this.renderOverlayPanel();
+    if (hanging.protocol === "compare" || perStudy.length > 1) this.setSync(true);
+    if (hanging.protocol === "pet-ct" && pair) await this.enterFusion();
+  }
+
+  /** A series was put in a stack viewport: synchronization takes it in where it stands. */
+  seriesShown(): void {
+    this.sync.refresh();
+  }
+
+  private setMode(mode: Mode): void {
+    this.mode = mode;
+    $("viewer").dataset.mode = mode;
+    this.stackGrid.hidden = mode !== "stack";
+    this.volumeGrid.hidden = mode === "stack";
+    this.volumeGrid.dataset.layout = mode === "mpr" ? "1x3" : mode === "fusion" ? "1x2" : "";
+    $("mode-mpr").setAttribute("aria-pressed", String(mode === "mpr"));
+    $("mode-fusion").setAttribute("aria-pressed", String(mode === "fusion"));
+    $("slab-controls").hidden = mode !== "mpr";
+    $("opacity-control").hidden = mode !== "fusion";
+    this.activeCell = undefined;
+    this.hooks.engine.resize(true, true);
+  }
+
+  async leave(): Promise<void> {
+    this.mpr.close();
+    this.fusion.close();
+    this.setMode("stack");
+  }
+
+  async enterMpr(): Promise<void> {
+    const slot = this.hooks.active();
+    const series = slot?.series;
+    if (!slot || !series) return this.hooks.status("Open a series first: MPR shows the active viewport's series");
+    const check = volumeCheck(instancesOf(series));
+    if (!check.ok) return this.hooks.status(`No MPR for this series: ${check.reason}`, true);
+    const voi = slot.viewport.getProperties().voiRange;
+    this.fusion.close();
+    this.setMode("mpr");
+    this.hooks.status(`MPR of ${series.summary.modality} ${series.summary.description}…`);
+    await this.mpr.open(series, voi, (loaded, total) => this.hooks.status(loaded < total ? `Volume ${loaded} / ${total}` : ""));
+    ($("slab-thickness") as HTMLInputElement).value = "0";
+    $("slab-value").textContent = "0 mm";
+    this.hooks.status("");
+  }
+
+  async enterFusion(): Promise<void> {
+    const pair = fusionPair(this.allSeries);
+    if (!pair) return;
+    const [ct, pt] = await Promise.all([loadSeries(this.hooks.root, pair.ct), loadSeries(this.hooks.root, pair.pt)]);
+    if (!sameFrameOfReference(instancesOf(ct), instancesOf(pt))) return this.hooks.status("The PET and the CT are in different frames of reference: not fused", true);
+    for (const s of [ct, pt]) {
+      const check = volumeCheck(instancesOf(s));
+      if (!check.ok) return this.hooks.status(`No fusion: the ${s.summary.modality} has ${check.reason}`, true);
+    }
+    this.mpr.close();
+    this.setMode("fusion");
+    ($("fusion-opacity") as HTMLInputElement).value = String(Math.round(this.fusion.opacity * 100));
+    await this.fusion.open(ct, pt);
+  }
+
+  private setSync(on: boolean): void {
+    if (on) this.sync.enable();
+    else this.sync.disable();
+    $("sync-toggle").setAttribute("aria-pressed", String(on));
+  }
+
+  // --- Study picker -------------------------------------------------------------------------------
+
+  private async pickStudies(): Promise<void> {
+    const first = this.hooks.slots().find((s) => s.series)?.series?.first;
+    const patientId = first ? text(first, Tag.PatientID) : "";
+    if (!patientId) return this.hooks.status("No patient ID to look for other studies", true);
+    const main = this.hooks.config.studies[0].studyInstanceUID;
+    try {
+      const rows = await patientStudies(this.hooks.root, patientId);
+      renderPicker($("study-list"), rows, main, this.hooks.config.studies.map((s) => s.studyInstanceUID));
+    } catch (error) {
+      return this.hooks.status(`Studies of the patient could not be listed: ${error}`, true);
+    }
+    const dialog = $("study-picker") as HTMLDialogElement;
+    dialog.onclose = () => {
+      if (dialog.returnValue !== "compare") return;
+      const chosen = [...$("study-list").querySelectorAll<HTMLInputElement>("input:checked:not(:disabled)")].map((b) => b.value);
+      window.location.assign(compareUrl(window.location.pathname, main, chosen));
+    };
+    dialog.showModal();
+  }
+
+  // --- Segmentations ---------------------------------------------------------------------------
+
+  private renderOverlayPanel(): void {
+    const overlays = this.allSeries.filter((s) => s.modality === "SEG" || s.modality === "RTSTRUCT");
+    $("overlay-panel").hidden = overlays.length === 0;
+    $("overlay-list").replaceChildren(
+      ...overlays.map((summary) => {
+        const item = document.createElement("li");
+        item.dataset.seriesUid = summary.seriesInstanceUID;
+        const button = document.createElement("button");
+        button.type = "button";
+        button.className = "overlay-load";
+        button.textContent = `${summary.modality} ${summary.description || ""}`.trim();
+        button.title = "Show over the images it was drawn on";
+        button.addEventListener("click", () => {
+          button.disabled = true;
+          void this.showOverlay(summary, item).catch((error) => {
+            button.disabled = false;
+            this.hooks.status(`${summary.modality} could not be shown: ${error}`, true);
+          });
+        });
+        item.append(button);
+        return item;
+      }),
+    );
+  }
+
+  private async showOverlay(summary: SeriesSummary, item: HTMLElement): Promise<void> {
+    this.hooks.status(`Loading ${summary.modality}…`);
+    const metadata = await fetch(`${this.hooks.root}/studies/${summary.studyInstanceUID}/series/${summary.seriesInstanceUID}/metadata`, {
+      headers: { Accept: "application/dicom+json" },
+      credentials: "same-origin",
+    }).then((r) => (r.ok ? (r.json() as Promise<DicomJson[]>) : Promise.reject(new Error(String(r.status)))));
+    const sop = text(metadata[0], Tag.SOPInstanceUID);
+    const dataset = await fetchInstance(this.hooks.root, summary.studyInstanceUID, summary.seriesInstanceUID, sop);
+    const referenced = referencedSeriesOf(dataset);
+    const target = referenced ? this.hooks.series(referenced) : undefined;
+    if (!target) throw new Error("the series it refers to is not in this study");
+    if (summary.modality === "SEG" && this.mode !== "stack") await this.leave();
+    let slot = this.hooks.slots().find((s) => s.series?.summary.seriesInstanceUID === target.seriesInstanceUID);
+    if (!slot && this.mode === "stack") {
+      slot = this.hooks.active();
+      if (slot) await this.hooks.showSeries(slot, target);
+    }
+    let entries: SegmentInfo[];
+    let toggle: (index: number, visible: boolean) => void;
+    if (summary.modality === "SEG") {
+      if (!slot?.series) throw new Error("no viewport shows the referenced series");
+      const segmentationId = `seg-${summary.seriesInstanceUID}`;
+      const viewportId = slot.viewportId;
+      entries = await showSeg({ dataset, segmentationId, referencedImageIds: slot.series.imageIds, viewportId });
+      toggle = (index, visible) => setSegmentVisible(viewportId, segmentationId, index, visible);
+      slot.viewport.render();
+    } else {
+      const structureSet = parseStructureSet(dataset);
+      const engine = this.hooks.engine;
+      const overlays = engine
+        .getViewports()
+        .filter((v) => !structureSet.frameOfReferenceUID || v.getFrameOfReferenceUID() === structureSet.frameOfReferenceUID)
+        .map((v) => new ContourOverlay(engine, v.id, structureSet));
+      entries = structureSet.rois;
+      toggle = (index, visible) => {
+        for (const overlay of overlays) {
+          if (visible) overlay.hidden.delete(index);
+          else overlay.hidden.add(index);
+          overlay.draw();
+        }
+      };
+    }
+    const list = document.createElement("ul");
+    list.className = "segment-list";
+    for (const entry of entries) {
+      const li = document.createElement("li");
+      const label = document.createElement("label");
+      const box = document.createElement("input");
+      box.type = "checkbox";
+      box.checked = true;
+      box.dataset.segment = String(entry.index);
+      box.addEventListener("change", () => toggle(entry.index, box.checked));
+      const swatch = document.createElement("span");
+      swatch.className = "swatch";
+      swatch.style.backgroundColor = `rgb(${entry.color.join(",")})`;
+      const name = document.createElement("span");
+      name.textContent = entry.label;
+      label.append(box, swatch, name);
+      li.append(label);
+      list.append(li);
+    }
+    item.append(list);
+    item.dataset.shown = "true";
+    this.hooks.status("");
+  }
+
+  // --- Export ------------------------------------------------------------------------------------
+
+  private exportTarget(): { element: HTMLElement; series?: string; index?: number } | undefined {
+    if (this.mode !== "stack") {
+      const cell = this.activeCell ?? this.volumeGrid.querySelector<HTMLElement>(".volume-cell");
+      const host = cell?.querySelector<HTMLElement>(".viewport-host");
+      return host ? { element: host, series: cell?.dataset.viewportId } : undefined;
+    }
+    const slot = this.hooks.active();
+    return slot?.series ? { element: slot.element, series: slot.series.summary.seriesInstanceUID, index: slot.imageIndex } : undefined;
+  }
+
+  private async exportPng(): Promise<void> {
+    const target = this.exportTarget();
+    const canvas = target && viewportCanvas(target.element);
+    if (!target || !canvas) return this.hooks.status("Nothing to export", true);
+    await exportPng(canvas, exportName(target.series, target.index, "png"));
+    this.hooks.status("Exported as PNG");
+  }
+
+  private async exportCine(): Promise<void> {
+    const slot = this.hooks.active();
+    const canvas = slot?.series && this.mode === "stack" ? viewportCanvas(slot.element) : undefined;
+    if (!slot || !canvas) return this.hooks.status("Cine export works on a stack viewport", true);
+    const fps = Math.max(1, Math.min(60, Number(($("cine-fps") as HTMLInputElement).value) || 15));
+    const start = slot.imageIndex;
+    const button = $("export-cine") as HTMLButtonElement;
+    button.disabled = true;
+    this.hooks.status(`Recording ${slot.imageCount} images at ${fps} fps…`);
+    const viewport = slot.viewport as StackViewport;
+    const show = async (index: number) => {
+      if (viewport.getCurrentImageIdIndex() === index) return;
+      const drawn = new Promise<void>((resolve) => {
+        const done = () => {
+          slot.element.removeEventListener(Enums.Events.IMAGE_RENDERED, done);
+          resolve();
+        };
+        slot.element.addEventListener(Enums.Events.IMAGE_RENDERED, done);
+        setTimeout(done, 1000);
+      });
+      await viewport.setImageIdIndex(index);
+      await drawn;
+    };
+    try {
+      const blob = await recordCine(canvas, slot.imageCount, fps, show, exportName(slot.series?.summary.seriesInstanceUID, undefined, "webm"));
+      $("viewer").dataset.exported = String(blob.size);
+      this.hooks.status(`Exported ${slot.imageCount} images as WebM`);
+    } catch (error) {
+      this.hooks.status(`Video not recorded: ${error}`, true);
+    } finally {
+      button.disabled = false;
+      await slot.scrollTo(start);
+    }
+  }
+}
