@@ -152,3 +152,27 @@ def test_the_same_version_builds_the_same_bytes_and_the_next_version_a_new_insta
 def test_a_cancelled_report_has_no_sr(final_doc, abdomen_study):
     with pytest.raises(ValueError, match="cancelled"):
         build_sr(replace(final_doc, status="cancelled"), abdomen_study)
+
+
+def test_a_key_frame_of_a_multiframe_image_is_referenced_by_its_frame_number(final_doc, abdomen_study, alice, tmp_path):
+    from studies.ingest import Origin, ingest_file
+    from tests.conftest import write_dicom
+
+    path = write_dicom(tmp_path / "multi.dcm", frames=3, StudyInstanceUID=abdomen_study.study_instance_uid, PatientID=final_doc.patient_id, SeriesNumber=7)
+    assert ingest_file(path, origin=Origin(user_id=alice.id)).ok
+    multi = Instance.objects.get(number_of_frames=3)
+    key = replace(final_doc.key_images[0], series_instance_uid=multi.series.series_instance_uid, sop_instance_uid=multi.sop_instance_uid, frame=2)
+
+    ds = dcmread(saved(build_sr(replace(final_doc, key_images=(key,)), abdomen_study), tmp_path))
+    (key_images,) = [item for item in ds.ContentSequence if item.ConceptNameCodeSequence[0].CodeValue == "121180"]
+    (image,) = [item for item in key_images.ContentSequence if item.ValueType == "IMAGE"]
+
+    assert image.ReferencedSOPSequence[0].ReferencedSOPInstanceUID == multi.sop_instance_uid
+    assert image.ReferencedSOPSequence[0].ReferencedFrameNumber == 2
+
+
+def test_a_key_image_that_is_not_in_the_study_is_left_out(final_doc, abdomen_study, tmp_path):
+    stranger = replace(final_doc.key_images[0], sop_instance_uid="1.2.3.4.5.6.7")
+    ds = dcmread(saved(build_sr(replace(final_doc, key_images=(stranger,)), abdomen_study), tmp_path))
+
+    assert not [item for item in ds.ContentSequence if item.ConceptNameCodeSequence[0].CodeValue == "121180"]
