@@ -24,7 +24,11 @@ export default defineConfig({
   },
   resolve: {
     // vtk.js's XML reader (never called here) pulls in xmlbuilder2, which extends Node's EventEmitter.
-    alias: { events: decodeURIComponent(new URL("./src/shims/events.ts", import.meta.url).pathname) },
+    alias: {
+      events: decodeURIComponent(new URL("./src/shims/events.ts", import.meta.url).pathname),
+      // ndarray (used by @cornerstonejs/adapters for SEG) compiles code with new Function: CSP forbids it.
+      ndarray: decodeURIComponent(new URL("./src/shims/ndarray.ts", import.meta.url).pathname),
+    },
   },
   worker: { format: "es" },
   optimizeDeps: { exclude: ["@cornerstonejs/dicom-image-loader"], include: ["dicom-parser"] },
