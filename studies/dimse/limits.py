@@ -101,6 +101,10 @@ class AssociationCounts:
         with self._lock:
             self.cells[self.index] += delta
 
+    def busier_than_idlest(self) -> bool:
+        return self.cells[self.index] > min(self.cells)
+
+
 
 def count_association(event) -> None:
     """EVT_REQUESTED: the association now takes a slot (pynetdicom checks the limit right after)."""
@@ -290,6 +294,7 @@ class LimitedAssociation(Association):
         self.network_timeout = limits.network_timeout
         self.spool_files: set = set()  # filled by spool._spool_file in the DUL thread
         self.counted = False  # set by count_association
+        self.connection_counts: AssociationCounts | None = None
         # The acceptor reactor (Association._run_reactor) polls dimse.get_msg(block=False) after
         # a 1 ms sleep; make that call wait for something to do instead (module docstring).
         self._activity = threading.Event()
@@ -316,6 +321,9 @@ class LimitedAssociation(Association):
             if self.counted:
                 self.ae.counts.add(-1)
                 self.counted = False
+            if self.connection_counts is not None:  # set by the server that accepted the connection
+                self.connection_counts.add(-1)
+                self.connection_counts = None
             if not self.dul.is_alive():
                 self.dul.close_wakeup()
 

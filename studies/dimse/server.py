@@ -2,8 +2,10 @@
 
 One listener process serves many associations, one thread each (pynetdicom's model). Since
 handlers hold the GIL while they parse headers and build JSON, ``run`` can start one process
-per core; they share the port through SO_REUSEPORT, so the kernel spreads new connections
-across them.
+per core. They accept from one listening socket the supervisor opened, and a process that
+holds more connections than the idlest one lets that one accept first: two modalities
+sending at once land in two processes, not (by the luck of a hash, as with SO_REUSEPORT)
+in one.
 """
 from __future__ import annotations
 
@@ -37,6 +39,8 @@ logger = logging.getLogger("studies.dimse")
 SHUTDOWN_GRACE = 8.0
 # A child that dies this soon after it started (port taken, bad config) is not restarted.
 CRASH_LOOP_SECONDS = 3.0
+# How long a busier process waits before accepting, so that an idler one takes the connection.
+HANDOFF_DELAY = 0.02
 STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
@@ -161,6 +165,8 @@ class ListenerRequestHandler(RequestHandler):
         server: ListenerServer = self.server
         assoc = LimitedAssociation(self.ae, MODE_ACCEPTOR, server.limits)
         assoc._server = server
+        server.unclaimed.discard(self.request)
+        assoc.connection_counts = server.connections  # released when the association thread ends
         assoc.name = f"AcceptorThread@{datetime.now():%Y%m%d%H%M%S}"  # pynetdicom finds its threads by name
         assoc.set_socket(AssociationSocket(assoc, client_socket=self.request))
         assoc.acceptor.maximum_length = self.ae.maximum_pdu_size
@@ -187,25 +193,47 @@ class ListenerServer(ThreadedAssociationServer):
     daemon_threads = True
     request_queue_size = 64  # listen backlog: a burst of modalities must not get "connection refused"
 
-    def __init__(self, *args, limits: Limits, max_pending: int, reuse_port: bool = False, **kwargs):
+    def __init__(self, *args, limits: Limits, max_pending: int, connections: AssociationCounts, shared_socket=None, **kwargs):
         self.limits = limits
         self.max_pending = max_pending
-        self.reuse_port = reuse_port
+        self.connections = connections  # open connections per listener process (shared memory)
+        self.shared_socket = shared_socket  # the supervisor's listening socket, inherited by fork()
+        self.unclaimed: set[socket.socket] = set()
         super().__init__(*args, **kwargs)
 
     def server_bind(self) -> None:
-        if self.reuse_port:
-            # Several listener processes bind the same port; the kernel balances connections.
-            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        super().server_bind()
+        if self.shared_socket is None:
+            super().server_bind()
+            return
+        self.socket.close()  # the one socketserver just made; every process accepts from the shared one
+        self.socket = self.shared_socket
+        self.server_address = self.socket.getsockname()
+
+    def server_activate(self) -> None:
+        if self.shared_socket is None:
+            super().server_activate()
 
     def get_request(self):
+        if self.connections.busier_than_idlest():
+            time.sleep(HANDOFF_DELAY)
+        # Non-blocking: when another process took the connection meanwhile this raises
+        # BlockingIOError, which socketserver ignores (an OSError from get_request).
         client, address = super().get_request()
+        self.connections.add(1)
+        self.unclaimed.add(client)  # until an association takes it over (ListenerRequestHandler)
         # DIMSE exchanges small PDUs (command sets, C-STORE-RSP); with Nagle's algorithm on, a
         # response waits for the peer's delayed ACK (~40 ms per message on Linux).
         client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         client.settimeout(self.limits.association_timeout)
         return client, address
+
+    def shutdown_request(self, request) -> None:
+        # A connection dropped before it became an association (verify_request said no, or the
+        # handler failed): its count is released here; an association releases its own.
+        if request in self.unclaimed:
+            self.unclaimed.discard(request)
+            self.connections.add(-1)
+        super().shutdown_request(request)
 
     def verify_request(self, request, client_address) -> bool:
         pending = sum(1 for assoc in self.active_associations if assoc.requestor.primitive is None)
@@ -220,8 +248,10 @@ class ListenerServer(ThreadedAssociationServer):
         return True
 
 
-def make_server(config: ListenerConfig, counts: AssociationCounts, *, reuse_port: bool = False) -> ListenerServer:
-    """Bind the listening socket (raises OSError if the port is taken) without serving yet."""
+def make_server(
+    config: ListenerConfig, counts: AssociationCounts, *, connections: AssociationCounts | None = None, shared_socket=None
+) -> ListenerServer:
+    """Bind the listening socket, or take the supervisor's (raises OSError if the port is taken), without serving yet."""
     spool.install(config.spool_dir)
     ae = build_ae(config, counts)
     server = ae.make_server(
@@ -231,15 +261,23 @@ def make_server(config: ListenerConfig, counts: AssociationCounts, *, reuse_port
         request_handler=ListenerRequestHandler,
         limits=config.limits,
         max_pending=config.max_pending_connections,
-        reuse_port=reuse_port,
+        connections=connections or AssociationCounts([0]),
+        shared_socket=shared_socket,
     )
     ae._servers.append(server)  # AssociationServer.shutdown() removes itself from this list
     return server
 
 
-def serve(config: ListenerConfig, stop: threading.Event, counts: AssociationCounts, *, reuse_port: bool = False) -> None:
+def serve(
+    config: ListenerConfig,
+    stop: threading.Event,
+    counts: AssociationCounts,
+    *,
+    connections: AssociationCounts | None = None,
+    shared_socket=None,
+) -> None:
     """Serve until ``stop`` is set, then let the associations in flight finish (up to a grace period)."""
-    server = make_server(config, counts, reuse_port=reuse_port)
+    server = make_server(config, counts, connections=connections, shared_socket=shared_socket)
     accept_loop = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, name="dicom-accept", daemon=True)
     accept_loop.start()
     logger.info(
@@ -316,16 +354,32 @@ def run(config: ListenerConfig, processes: int = 1) -> int:
     return _supervise(config, processes, stop, context, cells)
 
 
+def listening_socket(config: ListenerConfig) -> socket.socket:
+    """The port every listener process accepts from (non-blocking: processes race for each connection)."""
+    family = socket.AF_INET6 if ":" in config.bind_address else socket.AF_INET
+    sock = socket.create_server(
+        (config.bind_address, config.port), family=family, backlog=ListenerServer.request_queue_size
+    )
+    sock.setblocking(False)
+    return sock
+
+
 def _supervise(config: ListenerConfig, processes: int, stop: threading.Event, context, cells) -> int:
+    shared_socket = listening_socket(config)
+    connection_cells = context.Array("i", processes, lock=False)
     close_database()  # children open their own connections
 
     def start(index: int) -> tuple[multiprocessing.Process, float]:
         cells[index] = 0  # a dead child's associations died with it
+        connection_cells[index] = 0
         # Signals stay blocked across fork() until the child has its own handlers installed.
         signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
         try:
             child = context.Process(
-                target=_child, args=(config, cells, index, os.getpid()), name="dicom-listener", daemon=False
+                target=_child,
+                args=(config, cells, connection_cells, shared_socket, index, os.getpid()),
+                name="dicom-listener",
+                daemon=False,
             )
             child.start()
         finally:
@@ -356,18 +410,18 @@ def _supervise(config: ListenerConfig, processes: int, stop: threading.Event, co
     return exit_code
 
 
-def _child(config: ListenerConfig, cells, index: int, parent: int) -> None:
+def _child(config: ListenerConfig, cells, connection_cells, shared_socket, index: int, parent: int) -> None:
     stop = stop_on_signals()
     _stop_with_parent()
     if os.getppid() != parent:  # the supervisor died before prctl took effect
         return
     signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
-    serve(config, stop, AssociationCounts(cells, index), reuse_port=True)
+    serve(config, stop, AssociationCounts(cells, index), connections=AssociationCounts(connection_cells, index), shared_socket=shared_socket)
 
 
 def _stop_with_parent() -> None:
     """Get SIGTERM if the supervisor dies (even by SIGKILL): an orphaned child would keep
-    the port and, through SO_REUSEPORT, silently share it with the next listener started."""
+    the shared listening socket open and keep taking connections nobody supervises."""
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
