@@ -27,14 +27,13 @@ from rest_framework.views import APIView
 from annotations import selectors, services
 from annotations.parsers import BoundedJSONParser
 from annotations.serializers import AnnotationPutSerializer, AnnotationSerializer, KeyImageSerializer
-from audit import events as audit_events
 from integrations.idempotency import idempotent
 from studies.api import schema
 from studies.selectors import study_for
 
 
 class StudyScopedView(APIView):
-    """Finds the visible study of the URL, turns service refusals into API errors, audits denials."""
+    """Finds the visible study of the URL and turns service refusals into API errors."""
 
     parser_classes = [BoundedJSONParser]
 
@@ -45,8 +44,8 @@ class StudyScopedView(APIView):
         return study_for(self.request.user, study_uid)
 
     def handle_exception(self, exc):
-        if isinstance(exc, Http404) and "\x00" not in self.kwargs.get("study_uid", ""):
-            audit_events.access_denied(self.request, study_uid=self.kwargs.get("study_uid", ""))  # the trail only
+        # A 404 for a study that exists but is not visible is audited by the API's exception
+        # handler (studies/api/errors.py), as on every /api/ route.
         if isinstance(exc, services.Refused):
             if exc.field:
                 exc = ValidationError({exc.field: [exc.message]})
