@@ -44,6 +44,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "pacs.middleware.RejectNulMiddleware",  # a NUL in the URL is a 400, not a database error
     "corsheaders.middleware.CorsMiddleware",  # before CommonMiddleware, so preflights get CORS headers
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
