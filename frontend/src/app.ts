@@ -6,7 +6,7 @@ import dcmjs from "dcmjs";
 import { AnnotationStore, KeyImageStore, type KeyImage } from "./annotationsClient";
 import type { StudyConfig, ViewerConfig } from "./config";
 import { Tag, displayDate, displayName, text } from "./dicomjson";
-import { LAYOUTS, hang, hangComparison, layoutName, type Hanging, type SeriesSummary } from "./hangingProtocol";
+import { LAYOUTS, hang, hangComparison, isViewable, layoutName, type Hanging, type SeriesSummary } from "./hangingProtocol";
 import { frameImageId, parseImageId } from "./imageIds";
 import { LoadedSeries, loadSeries, searchSeries } from "./loader";
 import { type CornerstoneAnnotation, fingerprint, fromSaved, isMeasurement, toSaved } from "./measurements";
@@ -97,10 +97,12 @@ export class Viewer {
       for (const s of series) {
         const item = document.createElement("li");
         item.className = "series-item";
-        item.draggable = true;
+        // Reports, segmentations and structure sets are listed but not opened as stacks (yet).
+        item.draggable = isViewable(s);
         item.dataset.seriesUid = s.seriesInstanceUID;
         const img = document.createElement("img");
         img.alt = "";
+        img.addEventListener("error", () => (img.hidden = true));
         img.loading = "lazy";
         img.src = `${this.root}/studies/${s.studyInstanceUID}/series/${s.seriesInstanceUID}/thumbnail`;
         const title = document.createElement("div");
@@ -128,7 +130,7 @@ export class Viewer {
           e.dataTransfer?.setData("application/x-lumen-series", s.seriesInstanceUID);
           e.dataTransfer?.setData("text/plain", s.seriesInstanceUID);
         });
-        item.addEventListener("dblclick", () => this.active && void this.showSeries(this.active, s));
+        if (isViewable(s)) item.addEventListener("dblclick", () => this.active && void this.showSeries(this.active, s));
         list.append(item);
       }
     });
@@ -172,7 +174,7 @@ export class Viewer {
       slot.root.classList.remove("drop-target");
       const uid = e.dataTransfer?.getData("application/x-lumen-series") || e.dataTransfer?.getData("text/plain");
       const summary = uid ? this.seriesByUid.get(uid) : undefined;
-      if (summary) {
+      if (summary && isViewable(summary)) {
         this.activate(slot);
         void this.showSeries(slot, summary);
       }
@@ -307,15 +309,23 @@ export class Viewer {
   private bindStackBar(): void {
     const slider = $("stack-slider") as HTMLInputElement;
     slider.addEventListener("input", () => void this.active?.scrollTo(Number(slider.value)));
-    $("first-image").addEventListener("click", () => void this.active?.scrollTo(0));
+    $("first-image").addEventListener("click", () => this.jump(0));
     $("prev-image").addEventListener("click", () => this.step(-1));
     $("next-image").addEventListener("click", () => this.step(1));
-    $("last-image").addEventListener("click", () => void this.active?.scrollTo(Number.MAX_SAFE_INTEGER));
+    $("last-image").addEventListener("click", () => this.jump(Number.MAX_SAFE_INTEGER));
+  }
+
+  jump(index: number): void {
+    if (!this.active?.series) return;
+    void this.active.scrollTo(index);
+    this.syncControls();
   }
 
   step(delta: number): void {
     const slot = this.active;
-    if (slot?.series) void slot.scrollTo(slot.imageIndex + delta);
+    if (!slot?.series) return;
+    void slot.scrollTo(slot.targetIndex + delta);
+    this.syncControls();
   }
 
   private bindKeyboard(): void {
@@ -331,8 +341,8 @@ export class Viewer {
         ArrowLeft: () => this.step(-1),
         PageDown: () => this.step(page),
         PageUp: () => this.step(-page),
-        Home: () => void slot?.scrollTo(0),
-        End: () => void slot?.scrollTo(Number.MAX_SAFE_INTEGER),
+        Home: () => this.jump(0),
+        End: () => this.jump(Number.MAX_SAFE_INTEGER),
         " ": () => this.toggleCine(),
         Escape: () => this.act("reset"),
         "0": () => this.applyPreset(""),
@@ -363,8 +373,9 @@ export class Viewer {
     const slider = $("stack-slider") as HTMLInputElement;
     const count = slot?.imageCount ?? 0;
     slider.max = String(Math.max(0, count - 1));
-    slider.value = String(slot?.imageIndex ?? 0);
-    $("position").textContent = count ? `Image ${(slot?.imageIndex ?? 0) + 1} / ${count}` : "Image – / –";
+    // The slice asked for, at once (the viewport's own overlay says which one is drawn).
+    slider.value = String(slot?.targetIndex ?? 0);
+    $("position").textContent = count ? `Image ${(slot?.targetIndex ?? 0) + 1} / ${count}` : "Image – / –";
     const window = slot?.getWindow();
     if (window) {
       ($("window-center") as HTMLInputElement).value = String(Math.round(window.center));

@@ -3,10 +3,15 @@ import { init as coreInit } from "@cornerstonejs/core";
 import { init as dicomImageLoaderInit } from "@cornerstonejs/dicom-image-loader";
 import { Viewer } from "./app";
 import { readConfig } from "./config";
+import { preferCpuRendering, setStackCpuRendering, webglRenderer } from "./renderBackend";
 
 async function main(): Promise<void> {
   const config = readConfig();
+  const renderer = webglRenderer();
+  const cpu = preferCpuRendering(window.location.search, renderer);
   await coreInit();
+  setStackCpuRendering(cpu);
+  document.getElementById("viewer")?.setAttribute("data-render", cpu ? "cpu" : "gpu");
   // Frames are decoded in web workers (one per two cores, at least one).
   dicomImageLoaderInit({ maxWebWorkers: Math.max(1, Math.min(4, Math.floor((navigator.hardwareConcurrency || 2) / 2))) });
   const viewer = new Viewer(config);

@@ -2,6 +2,7 @@
  * orientation markers. All DICOM text goes in with textContent (patient names are untrusted). */
 import { Enums, type RenderingEngine, type StackViewport, type Types, utilities as csUtilities } from "@cornerstonejs/core";
 import { ToolGroupManager } from "@cornerstonejs/tools";
+import { enableStackElement } from "./renderBackend";
 import { type DicomJson, Tag, displayDate, displayName, number, numbers, text } from "./dicomjson";
 import type { LoadedSeries } from "./loader";
 import { markersFor } from "./orientation";
@@ -22,6 +23,18 @@ function lines(node: HTMLElement, values: Array<string | undefined>): void {
 export interface Window {
   center: number;
   width: number;
+}
+
+/** The zoom relative to fitting the image in the viewport (Cornerstone's CPU path has no zoom
+ * value of its own: it is derived from the camera's parallel scale). */
+function zoomText(viewport: StackViewport): string | undefined {
+  let zoom: number | undefined;
+  try {
+    zoom = viewport.getZoom();
+  } catch {
+    zoom = undefined;
+  }
+  return typeof zoom === "number" && Number.isFinite(zoom) ? `Zoom ${zoom.toFixed(2)}×` : undefined;
 }
 
 export class ViewportSlot {
@@ -60,7 +73,7 @@ export class ViewportSlot {
   }
 
   enable(): void {
-    this.engine.enableElement({
+    enableStackElement(this.engine, {
       viewportId: this.viewportId,
       type: Enums.ViewportType.STACK,
       element: this.element,
@@ -129,10 +142,16 @@ export class ViewportSlot {
     return id ? this.series?.instanceOf.get(id) : undefined;
   }
 
+  /** The image asked for last (it may still be loading): steps count from here, so quick key
+   * presses are never lost. */
+  get targetIndex(): number {
+    return this.series ? this.viewport.getTargetImageIdIndex() : 0;
+  }
+
   async scrollTo(index: number): Promise<void> {
     if (!this.series) return;
     const clamped = Math.max(0, Math.min(this.imageCount - 1, index));
-    if (clamped !== this.imageIndex) await this.viewport.setImageIdIndex(clamped);
+    if (clamped !== this.targetIndex) await this.viewport.setImageIdIndex(clamped);
   }
 
   getWindow(): Window | undefined {
@@ -172,14 +191,14 @@ export class ViewportSlot {
       s.description,
       `Image ${this.imageIndex + 1} / ${this.imageCount}${this.keyImages.has(imageId) ? "  ★" : ""}`,
       position !== undefined ? `Pos ${position.toFixed(1)} mm` : undefined,
-      thickness !== undefined ? `Thick ${thickness} mm` : undefined,
+      thickness !== undefined ? `Thick ${Number(thickness.toFixed(2))} mm` : undefined,
     ]);
     const window = this.getWindow();
     const rows = number(instance, Tag.Rows);
     const columns = number(instance, Tag.Columns);
     lines(this.corners.bl, [
       window ? `W ${Math.round(window.width)}  L ${Math.round(window.center)}` : undefined,
-      `Zoom ${viewport.getZoom().toFixed(2)}×`,
+      zoomText(viewport),
       viewport.getProperties().invert ? "Inverted" : undefined,
     ]);
     const spacing = numbers(instance, Tag.PixelSpacing);
