@@ -42,7 +42,7 @@ def receiver():
     state = Receiver(port=free_port())
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 - http.server's naming
+        def do_POST(self):
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             status = state.answer(Received({k.lower(): v for k, v in self.headers.items()}, body))
             self.send_response(status)

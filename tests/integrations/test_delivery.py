@@ -109,10 +109,9 @@ def test_an_endpoint_gets_only_the_events_it_subscribed_to(endpoint):
 
 
 def test_a_rolled_back_transaction_sends_nothing(endpoint):
-    with pytest.raises(RuntimeError):
-        with transaction.atomic():
-            webhooks.emit("report.final", REPORT)
-            raise RuntimeError("the report could not be signed")
+    with pytest.raises(RuntimeError), transaction.atomic():
+        webhooks.emit("report.final", REPORT)
+        raise RuntimeError("the report could not be signed")
     assert not WebhookDelivery.objects.exists()
 
 
