@@ -6,9 +6,7 @@ from celery import shared_task
 def ingest_upload(job_id: str) -> None:
     """Ingest what an upload job has received so far. Idempotent: items are claimed one by one,
     so duplicates of this task (one per batch, redeliveries) share the work instead of repeating it."""
-    from studies.uploads import (
-        upload_process,  # the service imports this module to enqueue
-    )
+    from studies.uploads import upload_process  # the service imports this module to enqueue
 
     upload_process(job_id=job_id)
 
