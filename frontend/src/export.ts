@@ -50,6 +50,7 @@ export async function recordCine(canvas: HTMLCanvasElement, count: number, fps: 
   const stopped = new Promise<void>((resolve) => (recorder.onstop = () => resolve()));
   await show(0);
   recorder.start(250);
+  const begun = performance.now();
   const frame = 1000 / fps;
   for (let i = 0; i < count; i += 1) {
     const started = performance.now();
@@ -57,6 +58,10 @@ export async function recordCine(canvas: HTMLCanvasElement, count: number, fps: 
     const wait = frame - (performance.now() - started);
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   }
+  // A recorder stopped within its first second may hand out nothing: keep the last image a while.
+  const elapsed = performance.now() - begun;
+  if (elapsed < 1000) await new Promise((r) => setTimeout(r, 1000 - elapsed));
+  recorder.requestData();
   recorder.stop();
   await stopped;
   for (const track of stream.getTracks()) track.stop();

@@ -165,6 +165,12 @@ export class ContourOverlay {
   draw(): void {
     const viewport = this.engine.getViewport(this.viewportId) as Types.IViewport | undefined;
     if (!viewport) return;
+    if (viewport.element.clientWidth === 0) {
+      // Hidden (the stack grid under MPR or fusion): drawn again when it is rendered.
+      this.svg.replaceChildren();
+      this.svg.dataset.drawn = "0";
+      return;
+    }
     const { focalPoint, viewPlaneNormal } = viewport.getCamera();
     if (!focalPoint || !viewPlaneNormal) return;
     const [nx, ny, nz] = viewPlaneNormal;
@@ -180,8 +186,9 @@ export class ContourOverlay {
       const canvas: string[] = [];
       for (let i = 0; i + 2 < p.length; i += 3) {
         const [x, y] = viewport.worldToCanvas([p[i], p[i + 1], p[i + 2]] as Types.Point3);
-        canvas.push(`${x.toFixed(1)},${y.toFixed(1)}`);
+        if (Number.isFinite(x) && Number.isFinite(y)) canvas.push(`${x.toFixed(1)},${y.toFixed(1)}`);
       }
+      if (canvas.length < 2) continue;
       const shape = document.createElementNS(SVG, contour.closed ? "polygon" : "polyline");
       shape.setAttribute("points", canvas.join(" "));
       shape.setAttribute("fill", "none");
