@@ -238,12 +238,12 @@ def account_changed(*, actor, user, change: str, request=None, detail: dict | No
 
 
 # --- Reports (called by reports.services and the report pages) --------------------------------
-# The audit app has no report actions of its own yet (adding choices needs an audit migration):
-# these rows use plain action words under the PS3.15 events that fit. Reading a report is an
-# access to the patient's record (110110 Patient Record, read); claiming, signing, addenda and
-# cancelling change the procedure's record (110111 Procedure Record).
+# Reading a report is an access to the patient's record (110110 Patient Record, read);
+# claiming, signing, addenda and cancelling change the procedure's record (110111 Procedure Record).
 
-REPORT_VIEW, REPORT_CLAIM, REPORT_SIGN, REPORT_CANCEL, REPORT_CRITICAL = "report-view", "report-claim", "report-sign", "report-cancel", "report-critical"
+REPORT_VIEW, REPORT_CLAIM, REPORT_SIGN, REPORT_CANCEL, REPORT_CRITICAL = (
+    Action.REPORT_VIEW, Action.REPORT_CLAIM, Action.REPORT_SIGN, Action.REPORT_CANCEL, Action.REPORT_CRITICAL
+)
 
 
 def _report_detail(report, **extra) -> dict:

@@ -60,6 +60,11 @@ class Action(models.TextChoices):
     ACCESS_DENIED = "access-denied", "Access denied"
     AUDIT_SEARCH = "audit-search", "Audit log search"
     AUDIT_EXPORT = "audit-export", "Audit log export"
+    REPORT_VIEW = "report-view", "Report view"
+    REPORT_CLAIM = "report-claim", "Report claim or assignment"
+    REPORT_SIGN = "report-sign", "Report signature"
+    REPORT_CANCEL = "report-cancel", "Report cancelled"
+    REPORT_CRITICAL = "report-critical", "Critical result"
 
 
 class Outcome(models.IntegerChoices):
