@@ -5,7 +5,6 @@ import logging
 
 from reports.documents import document_for
 from reports.models import Report, ReportVersion
-from studies.models import Study
 
 logger = logging.getLogger(__name__)
 
@@ -23,13 +22,7 @@ def store_sr_for_version(version_id: int) -> str:
     except ImportError:
         logger.info("no SR output installed: report %s version %s has no SR", report.pk, version.number)
         return ""
-    was_in_pool = Study.objects.filter(pk=report.study_id, in_reading_pool=True).exists()
-    result = store_sr(document_for(version))
-    if not was_in_pool:
-        # The funnel pools a study when an object without a person behind it arrives (as from a
-        # DICOM node); our own SR must not open a private study (e.g. assigned to one
-        # radiologist) to every radiologist.
-        Study.objects.filter(pk=report.study_id).update(in_reading_pool=False)
+    result = store_sr(document_for(version))  # Origin(internal=True): the study's pool flag stays as it was
     uid = result if isinstance(result, str) else getattr(result, "sop_instance_uid", "") or ""
     if uid:
         # Only forward: a late task for an older version never replaces a newer SR.

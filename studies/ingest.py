@@ -63,11 +63,13 @@ class Origin:
     peer_address: str | None = None
     # An upload submitted for reading: its studies join the radiologists' pool.
     for_reading: bool = False
+    # Written by Lumen itself into a study it holds (a report's SR): changes nobody's access.
+    internal: bool = False
 
     @property
     def reading_pool(self) -> bool:
         # Received over DICOM (no person behind it) or sent for a read: radiologists see it.
-        return self.user_id is None or self.for_reading
+        return (self.user_id is None and not self.internal) or self.for_reading
 
 
 @dataclass(frozen=True)

@@ -78,8 +78,9 @@ def store_sr(doc: ReportDocument) -> IngestResult:
     spool.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=spool, prefix="report-sr-", suffix=".dcm") as handle:
         sr.save_as(handle.name, enforce_file_format=True)
-        # No person behind it: stored like an object from a DICOM node (Origin without user).
-        result = ingest_file(Path(handle.name), origin=Origin())
+        # Lumen's own object in a study it holds: no person behind it, and it must not open a
+        # private study (e.g. assigned to one radiologist) to the reading pool.
+        result = ingest_file(Path(handle.name), origin=Origin(internal=True))
     if not result.ok:
         logger.error("report %s version %s: SR rejected by the funnel: %s", doc.report_id, doc.version, result.reason)
         raise SRStoreError(result)
