@@ -69,16 +69,19 @@ def insert_instance(values: dict) -> int:
         return cursor.fetchone()[0]
 
 
-def count_instance(*, series_id: int, study_id: int, new_series: bool) -> datetime | None:
+def count_instance(*, series_id: int, study_id: int, new_series: bool, reopen: bool = True) -> datetime | None:
     """Move the counters; the series row is always locked before the study row (no deadlock).
 
-    The same UPDATE opens a completion period (studies/completeness.py) when none is pending:
-    returns the due time it set then, so the caller schedules the one check; else None.
+    The same UPDATE opens a completion period (studies/completeness.py) when none is pending
+    and ``reopen`` (an instance from outside, not Lumen's own report SR): returns the due time
+    it set then, so the caller schedules the one check; else None.
     """
     now = timezone.now()
     due = now + timedelta(seconds=settings.LUMEN_STUDY_STABLE_SECONDS)
     field = Study._meta.get_field("last_received_at")
     now_db, due_db = field.get_db_prep_save(now, connection), field.get_db_prep_save(due, connection)
+    if not reopen:
+        due_db = None  # COALESCE keeps what is there; the RETURNING comparison is NULL: nothing opened
     with connection.cursor() as cursor:
         cursor.execute(_sql()["count_series"], [series_id])
         cursor.execute(_sql()["count_study"], [1 if new_series else 0, now_db, due_db, study_id, due_db])

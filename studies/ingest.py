@@ -256,7 +256,8 @@ def _index(header: Header, attributes: dict, key: str, content: NormalizedDicomF
         )
         if origin.user_id is not None:
             grant_access(user_id=origin.user_id, study_id=study_id)
-        completion_due = count_instance(series_id=series_id, study_id=study_id, new_series=series_created)
+        # Lumen's own SR does not make a complete study "received" again (no second webhook).
+        completion_due = count_instance(series_id=series_id, study_id=study_id, new_series=series_created, reopen=not origin.internal)
         if completion_due is not None:
             # The first instance since the study was last complete: one completion check, not one per instance.
             schedule_completion_check(study_id=study_id, due=completion_due)
