@@ -10,7 +10,7 @@ import { FusionView } from "./fusion";
 import type { Hanging, SeriesSummary } from "./hangingProtocol";
 import { type LoadedSeries, loadSeries } from "./loader";
 import { MprView } from "./mpr";
-import { ContourOverlay, type SegmentInfo, fetchInstance, parseStructureSet, referencedSeriesOf, setSegmentVisible, showSeg } from "./segmentation";
+import { ContourOverlay, type SegmentInfo, ensureWebGlStack, fetchInstance, parseStructureSet, referencedSeriesOf, setSegmentVisible, showSeg } from "./segmentation";
 import { compareUrl, patientStudies, renderPicker } from "./studyPicker";
 import type { ViewportSlot } from "./viewportSlot";
 import { fusionPair, sameFrameOfReference, volumeCheck } from "./volumeRules";
@@ -61,6 +61,7 @@ export class ReadingModes {
   }
 
   bind(): void {
+    $("viewer").dataset.mode = this.mode;
     $("mode-mpr").addEventListener("click", () => void (this.mode === "mpr" ? this.leave() : this.enterMpr()));
     $("mode-fusion").addEventListener("click", () => void (this.mode === "fusion" ? this.leave() : this.enterFusion()));
     const slab = $("slab-thickness") as HTMLInputElement;
@@ -237,6 +238,7 @@ export class ReadingModes {
       if (!slot?.series) throw new Error("no viewport shows the referenced series");
       const segmentationId = `seg-${summary.seriesInstanceUID}`;
       const viewportId = slot.viewportId;
+      await ensureWebGlStack(this.hooks.engine, viewportId, this.hooks.toolGroupId);
       entries = await showSeg({ dataset, segmentationId, referencedImageIds: slot.series.imageIds, viewportId });
       toggle = (index, visible) => setSegmentVisible(viewportId, segmentationId, index, visible);
       slot.viewport.render();

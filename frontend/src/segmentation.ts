@@ -2,8 +2,8 @@
  * (parsed by @cornerstonejs/adapters), each segment listed and toggled; an RTSTRUCT's planar
  * contours drawn over every viewport in its frame of reference. Both objects come through WADO-RS
  * as application/dicom and are parsed with dcmjs. All DICOM text goes in as textContent. */
-import { Enums, type RenderingEngine, type Types, metaData } from "@cornerstonejs/core";
-import { Enums as ToolEnums, segmentation } from "@cornerstonejs/tools";
+import { Enums, type RenderingEngine, type StackViewport, type Types, metaData } from "@cornerstonejs/core";
+import { Enums as ToolEnums, ToolGroupManager, segmentation } from "@cornerstonejs/tools";
 import { adaptersSEG } from "@cornerstonejs/adapters";
 import dcmjs from "dcmjs";
 
@@ -99,6 +99,37 @@ export async function showSeg(options: {
     segmentation.config.color.setSegmentIndexColor(viewportId, segmentationId, s.index, [...s.color, 255] as Types.Color);
   }
   return segments;
+}
+
+/**
+ * Labelmaps are drawn by WebGL: a stack viewport on Cornerstone's CPU path (chosen where WebGL
+ * is only emulated, renderBackend.ts) is enabled again on WebGL, on the same image and window.
+ */
+export async function ensureWebGlStack(engine: RenderingEngine, viewportId: string, toolGroupId: string): Promise<void> {
+  const old = engine.getViewport(viewportId) as StackViewport & { getUseCustomRenderingPipeline?: () => boolean };
+  if (!old?.getUseCustomRenderingPipeline?.()) return;
+  const element = old.element;
+  const imageIds = old.getImageIds();
+  const index = old.getCurrentImageIdIndex();
+  const { voiRange, invert } = old.getProperties();
+  const group = ToolGroupManager.getToolGroup(toolGroupId);
+  // Between disabling and enabling there is no viewport: the page's listeners on this element
+  // (overlays, controls) must not hear Cornerstone's events from that gap.
+  const hush = (event: Event) => event.stopImmediatePropagation();
+  const names = Object.values(Enums.Events) as string[];
+  for (const name of names) element.addEventListener(name, hush, { capture: true });
+  try {
+    group?.removeViewports(engine.id, viewportId);
+    engine.disableElement(viewportId);
+    engine.enableElement({ viewportId, type: Enums.ViewportType.STACK, element, defaultOptions: { background: [0, 0, 0] as Types.Point3 } });
+    group?.addViewport(viewportId, engine.id);
+  } finally {
+    for (const name of names) element.removeEventListener(name, hush, { capture: true });
+  }
+  const viewport = engine.getViewport(viewportId) as StackViewport;
+  await viewport.setStack(imageIds, index);
+  viewport.setProperties({ voiRange, invert });
+  viewport.render();
 }
 
 export function setSegmentVisible(viewportId: string, segmentationId: string, segmentIndex: number, visible: boolean): void {
