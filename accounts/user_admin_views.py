@@ -38,7 +38,7 @@ def user_list(request):
     filters = search.cleaned_data if search.is_valid() else {}
     people = users_for_admin(search=filters.get("q", ""), role=filters.get("role", ""))
     page = Paginator(people, 50).get_page(request.GET.get("page"))
-    return render(request, "frontend/accounts/user_list.html", {"search": search, "page": page, "invite": InviteForm()})
+    return render(request, "frontend/accounts/user_list.html", {"search": search, "page": page})
 
 
 @admin_required
