@@ -1,7 +1,7 @@
 /** What the viewer adds to stack reading (docs/viewer.md, phase 2): MPR with a thick slab,
  * PET/CT fusion, studies compared side by side with synchronized scrolling and window,
  * segmentation overlays and export. It works on the page's Viewer through a few hooks. */
-import { Enums, type RenderingEngine, type StackViewport } from "@cornerstonejs/core";
+import { Enums, type RenderingEngine, type StackViewport, utilities as csUtilities } from "@cornerstonejs/core";
 import { StackSync } from "./compare";
 import type { ViewerConfig } from "./config";
 import { type DicomJson, Tag, text } from "./dicomjson";
@@ -92,6 +92,23 @@ export class ReadingModes {
       if ((e.target as HTMLElement).closest("input, select, textarea, dialog") || e.ctrlKey || e.metaKey || e.altKey) return;
       if (e.key === "m") void (this.mode === "mpr" ? this.leave() : this.enterMpr());
     });
+    // In MPR and fusion the arrow and page keys scroll the clicked view (not the hidden stack):
+    // heard before the page's own stack keys, which then do not see them.
+    const steps: Record<string, number> = { ArrowDown: 1, ArrowRight: 1, ArrowUp: -1, ArrowLeft: -1, PageDown: 10, PageUp: -10 };
+    window.addEventListener(
+      "keydown",
+      (e) => {
+        const delta = steps[e.key];
+        if (this.mode === "stack" || delta === undefined || (e.target as HTMLElement).closest("input, select, textarea, dialog")) return;
+        const cell = this.activeCell ?? this.volumeGrid.querySelector<HTMLElement>(".volume-cell");
+        const viewport = cell?.dataset.viewportId ? this.hooks.engine.getViewport(cell.dataset.viewportId) : undefined;
+        if (!viewport) return;
+        e.preventDefault();
+        e.stopPropagation();
+        csUtilities.scroll(viewport as Parameters<typeof csUtilities.scroll>[0], { delta });
+      },
+      { capture: true },
+    );
   }
 
   /** After the hanging protocol hung the stacks: PET/CT opens fused, compared studies synchronized. */

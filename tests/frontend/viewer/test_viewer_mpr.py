@@ -61,6 +61,17 @@ def test_mpr_shows_axial_coronal_and_sagittal_and_the_crosshair_moves_the_other_
         print(name, "changed by", f"{change:.2f}")
         assert change > 2, name
 
+    # The arrow keys scroll the clicked (axial) view, not the stack hidden underneath.
+    before = renders(page)
+    for _ in range(8):
+        page.keyboard.press("ArrowDown")
+    wait_new_render(page, CELLS["axial"], before["axial"])
+    page.wait_for_timeout(300)
+    scrolled = views(page)
+    assert np.abs(scrolled["axial"] - moved["axial"]).mean() > 1
+    assert page.locator("#position").inner_text() == "Image 1 / 140"
+    moved = scrolled
+
     # A 20 mm maximum intensity slab: the axial picture gains the brightest voxels of 20 slices.
     before = renders(page)
     page.locator("#slab-thickness").fill("20")
