@@ -68,8 +68,8 @@ function layoutFor(count: number): Layout {
 }
 
 /**
- * - PET/CT (a PT and a CT series in one study): the CT and the PET side by side (fusion is
- *   the next step), the largest of each.
+ * - PET/CT (a PT and a CT series in one study): the CT and the PET side by side, the largest
+ *   of each; the page then opens them fused over these stacks (readingModes.ts).
  * - MR: up to four series side by side, in series-number order, localizers (fewer than 5
  *   images) left out when there are enough others.
  * - CT (and anything else): the largest series in one viewport, with the CT preset of its
