@@ -3,7 +3,8 @@
 Each script sets up its own scratch database and data dir; with DATABASE_URL set they use
 that PostgreSQL server (scratch databases only), otherwise SQLite. The targets they report
 against: C-STORE ≥ 100 instances/s, ZIP upload ≤ 3 s, rendered JPEG p50 ≤ 10 ms and PNG
-≤ 20 ms, study search p95 ≤ 50 ms over 100,000 studies (PostgreSQL only).
+≤ 20 ms, study search p95 ≤ 50 ms over 100,000 studies (PostgreSQL only); the viewer (issue 5):
+first image ≤ 1 s, all 140 slices ≤ 3 s, scrolling ≥ 60 frames/s, window drag ≥ 30.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import sys
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-SCRIPTS = ["cstore_ingest.py", "upload_zip.py", "render_latency.py", "study_search.py"]
+SCRIPTS = ["cstore_ingest.py", "upload_zip.py", "render_latency.py", "study_search.py", "viewer_load.py"]
 
 
 def main() -> int:

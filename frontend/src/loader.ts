@@ -76,32 +76,60 @@ export class LoadedSeries {
     }
   }
 
-  private prefetchGeneration = 0;
+  private center = 0;
+  private readonly requesting = new Set<string>();
+  private readonly failed = new Set<string>(); // not asked for again by prefetch
 
-  /** Queue every frame not loaded yet, nearest to ``center`` first (the reader scrolls from
-   * there), as prefetch requests: a frame the viewport asks for itself jumps the queue. */
+  /** Keep loading the frames not loaded yet, nearest to ``center`` first (the reader scrolls
+   * from there; a later call moves the centre). A few requests per series are in flight at a
+   * time, so the browser's queue stays short and a slice the viewport asks for itself (an
+   * interaction request) is served next rather than behind the whole stack. */
   prefetch(center: number): void {
-    const generation = ++this.prefetchGeneration;
-    imageLoadPoolManager.clearRequestStack(Enums.RequestType.Prefetch);
-    const order = this.imageIds
-      .map((imageId, index) => ({ imageId, distance: Math.abs(index - center) }))
-      .filter(({ imageId }) => !this.loaded.has(imageId))
-      .sort((a, b) => a.distance - b.distance);
-    for (const { imageId } of order) {
+    this.center = center;
+    this.pump();
+  }
+
+  private nearestWaiting(): string | undefined {
+    const ids = this.imageIds;
+    for (let distance = 0; distance < ids.length; distance += 1) {
+      for (const index of [this.center + distance, this.center - distance]) {
+        const id = ids[index];
+        if (id !== undefined && !this.loaded.has(id) && !this.requesting.has(id) && !this.failed.has(id)) return id;
+      }
+    }
+    return undefined;
+  }
+
+  private pump(): void {
+    while (this.requesting.size < PREFETCH_PER_SERIES) {
+      const imageId = this.nearestWaiting();
+      if (!imageId) return;
+      this.requesting.add(imageId);
+      const done = () => {
+        this.requesting.delete(imageId);
+        this.pump();
+      };
       imageLoadPoolManager.addRequest(
-        () => {
-          if (generation !== this.prefetchGeneration && this.loaded.has(imageId)) return Promise.resolve();
-          return imageLoader.loadAndCacheImage(imageId).then(
-            () => this.markLoaded(imageId),
-            () => undefined,
-          );
-        },
+        () =>
+          imageLoader.loadAndCacheImage(imageId).then(
+            () => {
+              this.markLoaded(imageId);
+              done();
+            },
+            () => {
+              this.failed.add(imageId);
+              done();
+            },
+          ),
         Enums.RequestType.Prefetch,
         { imageId },
       );
     }
   }
 }
+
+// Browsers open six connections per host: six requests per series keep them busy.
+const PREFETCH_PER_SERIES = 6;
 
 const seriesCache = new Map<string, Promise<LoadedSeries>>();
 const allSeries = new Set<LoadedSeries>();
