@@ -45,6 +45,24 @@ class TokenOrBearerAuthentication(_TokenOrBearer):
         return f'Bearer realm="{REALM}", Basic realm="{REALM}"'
 
 
+class PasswordBasicAuthentication(BasicAuthentication):
+    """HTTP Basic for accounts that log in with a password alone.
+
+    A password is only half of a two-factor login: a person with an authenticator (or whose role
+    must have one) uses an API token here, as a script would, never the password by itself.
+    """
+
+    def authenticate_credentials(self, userid, password, request=None):
+        from accounts.twofactor import has_totp, requires_2fa
+
+        user, auth = super().authenticate_credentials(userid, password, request)
+        if has_totp(user) or requires_2fa(user):
+            raise exceptions.AuthenticationFailed(
+                "This account uses two-factor login: send an API token (Authorization: Bearer <key>) instead of the password."
+            )
+        return user, auth
+
+
 class BodyLeftUnread(BaseParser):
     """Accepts any body without reading it: STOW-RS streams the body itself (multipart.py).
 
@@ -71,7 +89,7 @@ class AcceptIgnored(BaseContentNegotiation):
 class DicomwebView(APIView):
     """Authentication, permission and error answers shared by every DICOMweb resource."""
 
-    authentication_classes = [TokenOrBearerAuthentication, BasicAuthentication, SessionAuthentication]
+    authentication_classes = [TokenOrBearerAuthentication, PasswordBasicAuthentication, SessionAuthentication]
     permission_classes = [IsAuthenticated]
     parser_classes = [BodyLeftUnread]
     renderer_classes = [JSONRenderer]

@@ -60,6 +60,22 @@ def test_alice_can_use_basic_authentication_with_her_password(alice):
     assert Client().get("/dicomweb/studies", HTTP_AUTHORIZATION=basic("alice", "wrong")).status_code == 401
 
 
+def test_a_two_factor_account_cannot_use_its_password_alone_but_its_token_works(alice, radiologist, settings):
+    from accounts.twofactor import confirm_totp, pending_device
+    from tests.accounts.totp import code_for
+
+    assert confirm_totp(alice, code_for(pending_device(alice)))
+    answer = Client().get("/dicomweb/studies", HTTP_AUTHORIZATION=basic("alice", "alice-password-123"))
+    assert answer.status_code == 401 and "two-factor" in answer.json()["detail"]
+    token = Token.objects.create(user=alice)
+    assert Client().get("/dicomweb/studies", HTTP_AUTHORIZATION=f"Bearer {token.key}").status_code == 200
+
+    # A role that must use a second factor is refused too, even before enrolling.
+    settings.LUMEN_REQUIRE_2FA_ROLES = ["Radiologist"]
+    answer = Client().get("/dicomweb/studies", HTTP_AUTHORIZATION=basic("radiologist", "radiologist-password-123"))
+    assert answer.status_code == 401
+
+
 def test_the_web_session_works_for_the_viewer(alice):
     assert session_client(alice).get("/dicomweb/studies").status_code == 200
 
