@@ -2,8 +2,8 @@
 
 GET   /api/users/          GET /api/users/<id>/
 PATCH /api/users/<id>/     {"role": "Radiologist" | "Referrer" | "Patient" | "Admin" | null, "is_active": false}
-Admins only (the Admin role); everybody else gets 403. Role changes are audited
-(audit.events.role_changed). Deactivating also deletes the person's API token, so a RIS
+Admins only (the Admin role); everybody else gets 403. Changes go through the users page's
+services (accounts/services.py), with the same rules and audit rows. Deactivating also deletes the person's API token, so a RIS
 stops at once; the account stays, with its audit history.
 """
 from __future__ import annotations
@@ -13,11 +13,9 @@ from django.contrib.auth.models import Group
 from django.db.models import Case, CharField, OuterRef, Subquery, Value, When
 from django.db import transaction
 from rest_framework import mixins, permissions, serializers, viewsets
-from rest_framework.authtoken.models import Token
 from rest_framework.filters import OrderingFilter, SearchFilter
 
-from accounts.roles import ADMIN, ROLES, is_admin, role_of, set_role
-from audit import events
+from accounts.roles import ADMIN, ROLES, is_admin
 
 
 class IsAdmin(permissions.BasePermission):
@@ -49,8 +47,6 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Updat
         return users_with_role()
 
     def perform_update(self, serializer):
-        if serializer.instance == self.request.user and serializer.validated_data.get("is_active") is False:
-            raise serializers.ValidationError({"is_active": "Admins cannot deactivate themselves."})
         user_update(actor=self.request.user, user=serializer.instance, request=self.request, **serializer.validated_data)
 
 
@@ -63,16 +59,19 @@ def users_with_role():
 
 
 def user_update(*, actor, user, request=None, **changes) -> None:
-    """Applies a role change and/or (de)activation, auditing the role change."""
+    """A role change and/or (de)activation through the same services as the users page
+    (accounts/services.py): the same rules, one audit row per change."""
+    from accounts.services import AccountError, user_change_role, user_set_active
+
     with transaction.atomic():
         if "lumen_role" in changes:
-            old, new = role_of(user), changes["lumen_role"]
-            if old != new:
-                set_role(user, new)
-                events.role_changed(actor=actor, user=user, old_role=old, new_role=new, request=request)
-            user.lumen_role = new
-        if "is_active" in changes and changes["is_active"] != user.is_active:
-            user.is_active = changes["is_active"]
-            user.save(update_fields=["is_active"])
-            if not user.is_active:
-                Token.objects.filter(user=user).delete()
+            try:
+                user_change_role(actor=actor, user=user, role=changes["lumen_role"], request=request)
+            except AccountError as exc:
+                raise serializers.ValidationError({"role": str(exc)}) from None
+            user.lumen_role = changes["lumen_role"]
+        if "is_active" in changes:
+            try:
+                user_set_active(actor=actor, user=user, active=changes["is_active"], request=request)
+            except AccountError as exc:
+                raise serializers.ValidationError({"is_active": str(exc)}) from None

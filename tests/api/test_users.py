@@ -46,6 +46,9 @@ def test_deactivating_someone_stops_their_token_at_once(admin_api, alice):
 
     assert (response.status_code, response.json()["is_active"]) == (200, False)
     assert alices.get("/api/studies/").status_code == 401
+    # The same service as the users page: one audit row that says what changed.
+    rows = AuditEvent.objects.filter(action=Action.ROLE_CHANGE, detail__target="alice")
+    assert [row.detail["change"] for row in rows] == ["deactivated"]
 
 
 def test_an_admin_cannot_deactivate_themselves(admin_api, admin_user):
@@ -68,3 +71,9 @@ def test_people_who_are_not_admins_may_not_manage_people(alice, charlie):
 def test_users_cannot_be_created_or_deleted_through_the_api(admin_api, alice):
     assert admin_api.post("/api/users/", {"username": "x"}, format="json").status_code == 405
     assert admin_api.delete(f"/api/users/{alice.pk}/").status_code == 405
+
+
+def test_an_admin_cannot_change_their_own_role_through_the_api(admin_api, admin_user):
+    response = admin_api.patch(f"/api/users/{admin_user.pk}/", {"role": "Referrer"}, format="json")
+
+    assert response.status_code == 400 and "own role" in str(response.json()), response.json()
