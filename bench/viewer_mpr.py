@@ -31,7 +31,12 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from bench.support import drop_scratch_database, free_port, scratch_database_url, wait_for_port  # noqa: E402
+from bench.support import (
+    drop_scratch_database,
+    free_port,
+    scratch_database_url,
+    wait_for_port,
+)
 
 SAMPLES = Path(os.environ.get("LUMEN_SAMPLES_DIR", REPO.parent / "shared" / "dicom-samples"))
 CT_HEAD = SAMPLES / "ct_series" / "philips_ingenuity_head_phantom_1mm"

@@ -10,7 +10,15 @@ import pydicom
 import pytest
 
 from tests.conftest import sample
-from tests.frontend.viewer.mpr_support import canvas_rgb, colored_fraction, ingest, open_viewer, save, wait_new_render, wait_volumes
+from tests.frontend.viewer.mpr_support import (
+    canvas_rgb,
+    colored_fraction,
+    ingest,
+    open_viewer,
+    save,
+    wait_new_render,
+    wait_volumes,
+)
 from tests.frontend.viewer.test_viewer_browser import artifacts, page  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -43,16 +51,16 @@ def suv_by_hand(i: int, j: int, k: int) -> float:
     return activity * float(image.PatientWeight) * 1000 / dose
 
 
-def fused(page) -> np.ndarray:
-    return canvas_rgb(page.locator(f"{FUSED} canvas").first)
+def fused(tab) -> np.ndarray:
+    return canvas_rgb(tab.locator(f"{FUSED} canvas").first)
 
 
-def set_opacity(page, percent: int) -> np.ndarray:
-    before = page.get_attribute(FUSED, "data-renders")
-    page.locator("#fusion-opacity").fill(str(percent))
-    wait_new_render(page, FUSED, before)
-    page.wait_for_timeout(200)
-    return fused(page)
+def set_opacity(tab, percent: int) -> np.ndarray:
+    before = tab.get_attribute(FUSED, "data-renders")
+    tab.locator("#fusion-opacity").fill(str(percent))
+    wait_new_render(tab, FUSED, before)
+    tab.wait_for_timeout(200)
+    return fused(tab)
 
 
 def test_a_pet_ct_study_opens_fused_with_suv_and_its_structure_set(page, pet_ct, artifacts):  # noqa: F811

@@ -6,7 +6,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.frontend.viewer.mpr_support import bbox_aspect, canvas_rgb, gray, open_viewer, save, wait_new_render, wait_volumes
+from tests.frontend.viewer.mpr_support import (
+    bbox_aspect,
+    canvas_rgb,
+    gray,
+    open_viewer,
+    save,
+    wait_new_render,
+    wait_volumes,
+)
 from tests.frontend.viewer.test_viewer_browser import artifacts, head_ct, page  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -14,12 +22,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 CELLS = {"axial": ".volume-cell[data-viewport-id=mpr-axial]", "coronal": ".volume-cell[data-viewport-id=mpr-coronal]", "sagittal": ".volume-cell[data-viewport-id=mpr-sagittal]"}
 
 
-def views(page) -> dict[str, np.ndarray]:
-    return {name: gray(canvas_rgb(page.locator(f"{sel} canvas").first)) for name, sel in CELLS.items()}
+def views(tab) -> dict[str, np.ndarray]:
+    return {name: gray(canvas_rgb(tab.locator(f"{sel} canvas").first)) for name, sel in CELLS.items()}
 
 
-def renders(page) -> dict[str, str | None]:
-    return {name: page.get_attribute(sel, "data-renders") for name, sel in CELLS.items()}
+def renders(tab) -> dict[str, str | None]:
+    return {name: tab.get_attribute(sel, "data-renders") for name, sel in CELLS.items()}
 
 
 def test_mpr_shows_axial_coronal_and_sagittal_and_the_crosshair_moves_the_other_views(page, head_ct, artifacts):  # noqa: F811

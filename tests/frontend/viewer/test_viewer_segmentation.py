@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.frontend.viewer.mpr_support import canvas_rgb, colored_fraction, ingest, open_viewer, save
+from tests.frontend.viewer.mpr_support import (
+    canvas_rgb,
+    colored_fraction,
+    ingest,
+    open_viewer,
+    save,
+)
 from tests.frontend.viewer.test_viewer_browser import artifacts, page  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -12,8 +18,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 STUDY = "1.2.392.200103.20080913.113635.0.2009.6.22.21.43.10.22941.1"
 
 
-def shown(page):
-    return canvas_rgb(page.locator(".viewport.active canvas").first)
+def shown(tab):
+    return canvas_rgb(tab.locator(".viewport.active canvas").first)
 
 
 def test_a_seg_labelmap_covers_the_liver_and_its_toggle_hides_it(page, alice, artifacts):  # noqa: F811
