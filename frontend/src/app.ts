@@ -50,7 +50,8 @@ export class Viewer {
     for (const store of this.annotationStores.values()) store.onError = (e) => this.status(`Could not save a measurement: ${e}`, true);
   }
 
-  async start(): Promise<void> {
+  /** ``seriesSearch``: the QIDO-RS answers, when main.ts asked for them before initializing. */
+  async start(seriesSearch?: Promise<SeriesSummary[]>[]): Promise<void> {
     setUpTools((done) => done(window.prompt("Arrow text") ?? ""));
     this.bindToolbar();
     this.bindStackBar();
@@ -70,7 +71,7 @@ export class Viewer {
     });
     this.modes.bind();
 
-    const perStudy = await Promise.all(this.config.studies.map((s) => searchSeries(this.root, s.studyInstanceUID)));
+    const perStudy = await Promise.all(seriesSearch ?? this.config.studies.map((s) => searchSeries(this.root, s.studyInstanceUID)));
     perStudy.flat().forEach((s) => this.seriesByUid.set(s.seriesInstanceUID, s));
     this.renderSeriesPanel(perStudy);
     const hanging: Hanging = perStudy.length > 1 ? hangComparison(perStudy) : hang(perStudy[0]);

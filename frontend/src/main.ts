@@ -3,10 +3,15 @@ import { init as coreInit } from "@cornerstonejs/core";
 import { init as dicomImageLoaderInit } from "@cornerstonejs/dicom-image-loader";
 import { Viewer } from "./app";
 import { readConfig } from "./config";
+import { searchSeries } from "./loader";
 import { preferCpuRendering, setStackCpuRendering, webglRenderer } from "./renderBackend";
 
 async function main(): Promise<void> {
   const config = readConfig();
+  // The series list goes out first: it travels while Cornerstone and the tools initialize.
+  const root = new URL(config.dicomwebRoot, window.location.href).href.replace(/\/$/, "");
+  const seriesSearch = config.studies.map((s) => searchSeries(root, s.studyInstanceUID));
+  seriesSearch.forEach((p) => p.catch(() => undefined)); // reported by start(), not as unhandled
   const renderer = webglRenderer();
   const cpu = preferCpuRendering(window.location.search, renderer);
   await coreInit();
@@ -15,7 +20,7 @@ async function main(): Promise<void> {
   // Frames are decoded in web workers (one per two cores, at least one).
   dicomImageLoaderInit({ maxWebWorkers: Math.max(1, Math.min(4, Math.floor((navigator.hardwareConcurrency || 2) / 2))) });
   const viewer = new Viewer(config);
-  await viewer.start();
+  await viewer.start(seriesSearch);
 }
 
 main().catch((error) => {

@@ -86,8 +86,8 @@ def test_a_reader_arranges_the_viewports_and_measures_in_hu(page, chest_ct, arti
     assert series_in(page, 3) is None
     page.drag_and_drop(f".series-item[data-series-uid='{scout.series_instance_uid}']", "#viewport-grid .viewport[data-index='3']")
     page.wait_for_selector(f".viewport[data-index='3'][data-series='{scout.series_instance_uid}'][data-rendered]")
-    assert "Image 1 / 2" in page.locator(".viewport[data-index='3'] .overlay.tr").inner_text()
-    assert page.locator("#position").inner_text() == "Image 1 / 2"  # the stack bar follows the active viewport
+    page.wait_for_function("() => document.querySelector(\".viewport[data-index='3'] .overlay.tr\").textContent.includes('Image 1 / 2')")
+    page.wait_for_function("() => document.getElementById('position').textContent === 'Image 1 / 2'")  # the stack bar follows the active viewport
     page.screenshot(path=artifacts / "chest-2-layout-2x2-dragged.png")
     # Back to one viewport: the first one stays, and is active again.
     page.click("[data-layout='1x1']")
