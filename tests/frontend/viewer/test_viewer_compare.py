@@ -6,7 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pydicom
 import pytest
+from pydicom.uid import generate_uid
 
+from studies.ingest import Origin, ingest_file
 from tests.conftest import sample
 from tests.frontend.viewer.mpr_support import ingest, open_viewer, save
 from tests.frontend.viewer.test_viewer_browser import artifacts, page  # noqa: F401 (fixtures)
@@ -71,3 +73,30 @@ def test_scrolling_one_study_scrolls_the_other_by_position(page, alice, artifact
     assert len(rows) == 2 and rows[0].startswith("2000-09-07") and rows[1].startswith("2000-09-03")
     assert page.locator("#study-list input:checked").count() == 2
     save(page, artifacts, "compare-2-picker.png")
+
+
+def test_two_ct_studies_of_the_patient_share_the_window(page, alice, tmp_path, artifacts):  # noqa: F811
+    ingest("pet_ct/ct", alice)
+    # An earlier CT of the same patient, made here from the sample's slices: another study in
+    # another frame of reference, 40 mm further along the table.
+    earlier, series, frame_of_reference = generate_uid(), generate_uid(), generate_uid()
+    for path in sorted(sample("pet_ct/ct").iterdir()):
+        ds = pydicom.dcmread(path)
+        ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.FrameOfReferenceUID = earlier, series, frame_of_reference
+        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+        ds.StudyDate = ds.SeriesDate = "20000101"
+        x, y, z = (float(v) for v in ds.ImagePositionPatient)
+        ds.ImagePositionPatient = [x, y, z + 40]
+        ds.save_as(tmp_path / f"{ds.SOPInstanceUID}.dcm")
+        assert ingest_file(tmp_path / f"{ds.SOPInstanceUID}.dcm", origin=Origin(user_id=alice.id)).ok
+    open_viewer(page, PET_CT, f"?compare={earlier}")
+    left, right = ".viewport[data-index='0']", ".viewport[data-index='1']"
+    page.wait_for_selector(f"{right}[data-rendered='0']")
+    page.locator(f"{left} .viewport-host").hover()
+    page.keyboard.press("2")  # lung on the left …
+    page.wait_for_function(f"() => document.querySelector(\"{right} .overlay.bl\").textContent.startsWith('W 1500  L -600')")
+    assert page.locator(f"{left} .overlay.bl").inner_text().startswith("W 1500  L -600")  # … and on the right
+    for _ in range(5):
+        page.keyboard.press("ArrowDown")
+    page.wait_for_selector(f"{right}[data-rendered='5']")  # 5 × 3.27 mm on both, whatever the table offset
+    save(page, artifacts, "compare-3-window-shared.png")
