@@ -1,7 +1,7 @@
 /** PET/CT fusion: the CT with the PET over it in a hot-iron colour map (opacity from a slider),
  * beside the PET alone, both following one camera. PET pixels are SUV body weight when the tags
  * allow it (suv.ts), so probes and ROI statistics on the PET read SUV. */
-import { Enums, type RenderingEngine, cache, metaData, setVolumesForViewports, utilities, volumeLoader } from "@cornerstonejs/core";
+import { Enums, type RenderingEngine, type Types, cache, metaData, setVolumesForViewports, utilities, volumeLoader } from "@cornerstonejs/core";
 import { SynchronizerManager, ToolGroupManager, synchronizers } from "@cornerstonejs/tools";
 import type { DicomJson } from "./dicomjson";
 import type { LoadedSeries } from "./loader";
@@ -9,7 +9,7 @@ import { suvFactors } from "./suv";
 import { VolumeCell, trackVolumeLoad, volumeIdOf } from "./volumeCell";
 import { HOT_IRON, petWindow } from "./volumeRules";
 
-const CAMERA_SYNC_ID = "lumen-fusion-camera";
+const SLICE_SYNC_ID = "lumen-fusion-slice";
 const suvByImageId = new Map<string, number>();
 let providerAdded = false;
 
@@ -87,15 +87,23 @@ export class FusionView {
     fused.viewport.setProperties({ voiRange: window, colormap: overlayColormap(this.opacity) }, ptId);
     await setVolumesForViewports(this.engine, [{ volumeId: ptId }], [petOnly.viewportId]);
     petOnly.viewport.setProperties({ voiRange: window, invert: true }, ptId);
-    const cameraSync = SynchronizerManager.getSynchronizer(CAMERA_SYNC_ID) ?? synchronizers.createCameraPositionSynchronizer(CAMERA_SYNC_ID);
-    for (const cell of this.cells) cameraSync.add({ renderingEngineId: this.engine.id, viewportId: cell.viewportId });
+    // Both views on the same slice (the PET keeps its own field of view and zoom).
+    const sliceSync = SynchronizerManager.getSynchronizer(SLICE_SYNC_ID) ?? synchronizers.createImageSliceSynchronizer(SLICE_SYNC_ID);
+    for (const cell of this.cells) sliceSync.add({ renderingEngineId: this.engine.id, viewportId: cell.viewportId });
     // A slice is ray cast as a slab with opacity corrected per unit distance (1 mm): in the
     // default 0.05 mm slab an opacity of 0.5 comes out as a few per cent. A 0.5 mm slab makes the
     // slider's opacity about the opacity on screen (the CT, opaque, is unchanged by it).
     fused.viewport.setSlabThickness(0.5);
     fused.viewport.render();
-    // Both views start on the same slice and region; the synchronizer keeps them so.
-    petOnly.viewport.setCamera(fused.viewport.getCamera());
+    // The PET view starts on the fused view's slice (the CT's middle): its camera moved along the normal.
+    const target = fused.viewport.getCamera();
+    const camera = petOnly.viewport.getCamera();
+    if (target.focalPoint && camera.focalPoint && camera.position && camera.viewPlaneNormal) {
+      const n = camera.viewPlaneNormal;
+      const d = (target.focalPoint[0] - camera.focalPoint[0]) * n[0] + (target.focalPoint[1] - camera.focalPoint[1]) * n[1] + (target.focalPoint[2] - camera.focalPoint[2]) * n[2];
+      const shift = (p: Types.Point3): Types.Point3 => [p[0] + d * n[0], p[1] + d * n[1], p[2] + d * n[2]];
+      petOnly.viewport.setCamera({ focalPoint: shift(camera.focalPoint), position: shift(camera.position) });
+    }
     petOnly.viewport.render();
   }
 
@@ -110,9 +118,9 @@ export class FusionView {
 
   close(): void {
     const group = ToolGroupManager.getToolGroup(this.toolGroupId);
-    const cameraSync = SynchronizerManager.getSynchronizer(CAMERA_SYNC_ID);
+    const sliceSync = SynchronizerManager.getSynchronizer(SLICE_SYNC_ID);
     for (const cell of this.cells) {
-      cameraSync?.remove({ renderingEngineId: this.engine.id, viewportId: cell.viewportId });
+      sliceSync?.remove({ renderingEngineId: this.engine.id, viewportId: cell.viewportId });
       group?.removeViewports(this.engine.id, cell.viewportId);
       cell.destroy();
     }
