@@ -2,6 +2,7 @@
 a cine loop recorded to a WebM video (canvas.captureStream + MediaRecorder)."""
 from __future__ import annotations
 
+import base64
 import io
 
 import numpy as np
@@ -46,6 +47,21 @@ def test_the_viewport_downloads_as_png_and_the_stack_as_a_webm_cine_loop(page, h
     assert download.value.suggested_filename.endswith(".webm")
     assert video[:4] == EBML and len(video) > 50_000
     assert page.locator("#status").inner_text() == "Exported 140 images as WebM"
+    # Chromium plays it back: a video of the viewport's size (decoded on a blank page, no CSP there).
+    player = page.context.new_page()
+    width, height = player.evaluate(
+        """async (b64) => {
+          const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+          const video = document.createElement('video');
+          video.muted = true;
+          video.src = URL.createObjectURL(new Blob([bytes], { type: 'video/webm' }));
+          await new Promise((ok, ko) => { video.onloadeddata = ok; video.onerror = () => ko(new Error('not decodable')); });
+          return [video.videoWidth, video.videoHeight];
+        }""",
+        base64.b64encode(video).decode(),
+    )
+    player.close()
+    assert (width, height) == (on_screen.shape[1], on_screen.shape[0])
     # The reader is back on the slice they were reading.
     page.wait_for_selector(".viewport.active[data-rendered='69']")
     save(page, artifacts, "export-done.png")
