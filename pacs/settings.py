@@ -1,4 +1,5 @@
 """Lumen PACS settings: one module, every value from the environment (.env.example lists them)."""
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -111,6 +112,15 @@ STORAGES = {
     },
 }
 STATIC_URL = "/static/"
+# Cached a year and never rechecked: names with the manifest's hash (name.0123456789ab.js) and
+# the viewer's chunks, worker and wasm codecs, which viewer.js loads by Vite's own hashed names.
+_IMMUTABLE_STATIC = re.compile(
+    r"^/static/(?:.+\.[0-9a-f]{12}\.[A-Za-z0-9]+|frontend/viewer/(?:assets|chunks)/[^/]+-[A-Za-z0-9_-]{8}\.(?:js|wasm|css))$"
+)
+
+
+def WHITENOISE_IMMUTABLE_FILE_TEST(path: str, url: str) -> bool:  # noqa: N802 (a setting)
+    return bool(_IMMUTABLE_STATIC.match(url))
 STATIC_ROOT = DATA_DIR / "static"
 FILE_UPLOAD_TEMP_DIR = str(SPOOL_DIR / "incoming")  # same filesystem as the archive: a rename, not a copy
 FILE_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024  # larger uploads stream to a temp file on disk
