@@ -1,10 +1,12 @@
-"""Run every benchmark of issue 2 in turn and print their figures (``make bench``).
+"""Run every benchmark in turn and print their figures (``make bench``).
 
 Each script sets up its own scratch database and data dir; with DATABASE_URL set they use
 that PostgreSQL server (scratch databases only), otherwise SQLite. The targets they report
 against: C-STORE ≥ 100 instances/s, ZIP upload ≤ 3 s, rendered JPEG p50 ≤ 10 ms and PNG
 ≤ 20 ms, study search p95 ≤ 50 ms over 100,000 studies (PostgreSQL only); the viewer (issue 5):
-first image ≤ 1 s, all 140 slices ≤ 3 s, scrolling ≥ 60 frames/s, window drag ≥ 30.
+first image ≤ 1 s, all 140 slices ≤ 3 s, scrolling ≥ 60 frames/s, window drag ≥ 30, and the
+time to MPR and to a fused PET/CT; DICOM interfaces (issue 3, PostgreSQL only): C-FIND and
+QIDO-RS p95 over 100,000 studies, WADO-RS metadata p95, instance p95 and streaming rate.
 """
 from __future__ import annotations
 
@@ -14,13 +16,17 @@ import sys
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-SCRIPTS = ["cstore_ingest.py", "upload_zip.py", "render_latency.py", "study_search.py", "viewer_load.py"]
+SCRIPTS = [
+    "cstore_ingest.py", "upload_zip.py", "render_latency.py", "study_search.py",
+    "dicom_query.py", "wado.py", "viewer_load.py", "viewer_mpr.py",
+]
+POSTGRES_ONLY = {"study_search.py", "dicom_query.py", "wado.py"}
 
 
 def main() -> int:
     failed = []
     for script in SCRIPTS:
-        if script == "study_search.py" and not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        if script in POSTGRES_ONLY and not os.environ.get("DATABASE_URL", "").startswith("postgres"):
             print(f"== {script}: skipped (needs DATABASE_URL on PostgreSQL)\n", flush=True)
             continue
         print(f"== {script}", flush=True)
