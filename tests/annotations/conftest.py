@@ -7,10 +7,9 @@ from dataclasses import dataclass
 
 import pytest
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from studies.ingest import Origin, ingest_file
+from tests.api.conftest import client_with_token
 from tests.conftest import write_dicom
 
 OWN = "1.2.826.0.1.3680043.8.498.700"
@@ -54,10 +53,7 @@ def images(tmp_path, alice) -> dict[str, Image]:
     }
 
 
-def token_client(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
-    return client
+token_client = client_with_token  # the REST API tests' helper: APIClient with `Token <key>`
 
 
 @pytest.fixture
