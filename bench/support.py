@@ -1,11 +1,17 @@
 """What every benchmark script needs: a scratch database, a free port, a server that is up."""
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+
+
+def scratch_name(name: str) -> str:
+    """``name`` plus $LUMEN_BENCH_DB_SUFFIX, so two people benchmarking on one server keep apart."""
+    return name + os.environ.get("LUMEN_BENCH_DB_SUFFIX", "")
 
 
 def scratch_database_url(base: str | None, data_dir: Path | None, name: str) -> str:
@@ -15,6 +21,7 @@ def scratch_database_url(base: str | None, data_dir: Path | None, name: str) -> 
         return f"sqlite:///{data_dir / 'bench.sqlite3'}"
     import psycopg
 
+    name = scratch_name(name)
     parts = urlsplit(base)
     with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
@@ -27,6 +34,7 @@ def drop_scratch_database(base: str | None, name: str) -> None:
         return
     import psycopg
 
+    name = scratch_name(name)
     with psycopg.connect(urlunsplit(urlsplit(base)._replace(path="/postgres")), autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
