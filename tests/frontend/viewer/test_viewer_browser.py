@@ -7,60 +7,22 @@ from __future__ import annotations
 
 import base64
 import io
-import os
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
-from django.conf import settings
-from django.test import Client
 from PIL import Image
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from annotations.models import Annotation, KeyImage
-from studies.ingest import Origin, ingest_file
 from studies.models import Series
 from studies.ordering import ordered
-from tests.conftest import CT_HEAD, REPO
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-BUNDLE = REPO / "frontend" / "static" / "frontend" / "viewer" / "viewer.js"
 SLICES = 140
 PIXEL_SPACING = 0.451171875  # (0028,0030) of every slice of this series
 BRAIN = (40, 80)  # the preset the hanging protocol picks for BodyPartExamined HEAD
-
-
-@pytest.fixture
-def artifacts() -> Path:
-    folder = Path(os.environ.get("LUMEN_TEST_ARTIFACTS", REPO / "var" / "test-artifacts")) / "viewer"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-@pytest.fixture
-def head_ct(alice):
-    if not CT_HEAD.is_dir():
-        pytest.skip("the 140-slice head CT sample is not available")
-    for path in sorted(CT_HEAD.iterdir()):
-        assert ingest_file(path, origin=Origin(user_id=alice.id)).ok
-    return Series.objects.select_related("study").get()
-
-
-@pytest.fixture
-def page(live_server, chromium, alice):
-    if not BUNDLE.exists():
-        pytest.fail("the viewer is not built: run `make viewer` (make test does)")
-    client = Client()
-    client.force_login(alice)
-    context = chromium.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
-    context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": client.cookies[settings.SESSION_COOKIE_NAME].value, "url": live_server.url}])
-    page = context.new_page()
-    errors = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    yield page
-    assert errors == []
 
 
 def wait_ready(page) -> None:

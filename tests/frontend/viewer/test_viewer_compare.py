@@ -11,7 +11,6 @@ from pydicom.uid import generate_uid
 from studies.ingest import Origin, ingest_file
 from tests.conftest import sample
 from tests.frontend.viewer.mpr_support import ingest, open_viewer, save
-from tests.frontend.viewer.test_viewer_browser import artifacts, page  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -32,7 +31,7 @@ def positions(folder: str) -> np.ndarray:
     return np.array([np.dot(np.array(pydicom.dcmread(by_sop[i.sop_instance_uid], stop_before_pixels=True).ImagePositionPatient, dtype=float), normal) for i in ordered(series.instances.all())])
 
 
-def test_scrolling_one_study_scrolls_the_other_by_position(page, alice, artifacts):  # noqa: F811
+def test_scrolling_one_study_scrolls_the_other_by_position(page, alice, artifacts):
     ingest("pet_ct", alice)
     ingest("mr_series/sts_001_t2_fatsat", alice)
     open_viewer(page, PET_CT, f"?compare={MR}")
@@ -75,7 +74,7 @@ def test_scrolling_one_study_scrolls_the_other_by_position(page, alice, artifact
     save(page, artifacts, "compare-2-picker.png")
 
 
-def test_two_ct_studies_of_the_patient_share_the_window(page, alice, tmp_path, artifacts):  # noqa: F811
+def test_two_ct_studies_of_the_patient_share_the_window(page, alice, tmp_path, artifacts):
     ingest("pet_ct/ct", alice)
     # An earlier CT of the same patient, made here from the sample's slices: another study in
     # another frame of reference, 40 mm further along the table.

@@ -10,14 +10,13 @@ import pytest
 from PIL import Image
 
 from tests.frontend.viewer.mpr_support import canvas_rgb, open_viewer, save
-from tests.frontend.viewer.test_viewer_browser import artifacts, head_ct, page  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 EBML = bytes.fromhex("1a45dfa3")  # the first bytes of every WebM (Matroska) file
 
 
-def test_the_viewport_downloads_as_png_and_the_stack_as_a_webm_cine_loop(page, head_ct, artifacts):  # noqa: F811
+def test_the_viewport_downloads_as_png_and_the_stack_as_a_webm_cine_loop(page, head_ct, artifacts):
     open_viewer(page, head_ct.study.study_instance_uid)
     page.wait_for_selector(".viewport.active[data-rendered='0']")
     page.locator(".viewport.active .viewport-host").hover()

@@ -20,7 +20,6 @@ from tests.frontend.viewer.mpr_support import (
     wait_new_render,
     wait_volumes,
 )
-from tests.frontend.viewer.test_viewer_browser import artifacts, page  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -64,7 +63,7 @@ def set_opacity(tab, percent: int) -> np.ndarray:
     return fused(tab)
 
 
-def test_a_pet_ct_study_opens_fused_with_suv_and_its_structure_set(page, pet_ct, artifacts):  # noqa: F811
+def test_a_pet_ct_study_opens_fused_with_suv_and_its_structure_set(page, pet_ct, artifacts):
     open_viewer(page, pet_ct)
     assert page.get_attribute("#viewer", "data-protocol") == "pet-ct"
     assert page.get_attribute("#viewer", "data-mode") == "fusion"

@@ -5,29 +5,20 @@ finds a tag, an ellipse measures in HU through the rescale, cine steps through t
 Screenshots go to var/test-artifacts/viewer/."""
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
-from django.conf import settings
-from django.test import Client
-
 from pydicom.uid import generate_uid
 
 from studies.ingest import Origin, ingest_file
 from studies.models import Study
-from tests.conftest import REPO, write_dicom
+from tests.conftest import write_dicom
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-BUNDLE = REPO / "frontend" / "static" / "frontend" / "viewer" / "viewer.js"
 
 
 @pytest.fixture
-def artifacts() -> Path:
-    folder = Path(os.environ.get("LUMEN_TEST_ARTIFACTS", REPO / "var" / "test-artifacts")) / "viewer"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+def viewport_size() -> dict:
+    return {"width": 1400, "height": 900}
 
 
 @pytest.fixture
@@ -44,21 +35,6 @@ def chest_ct(alice, tmp_path) -> Study:
     for path in files:
         assert ingest_file(path, origin=Origin(user_id=alice.id)).ok
     return Study.objects.get()
-
-
-@pytest.fixture
-def page(live_server, chromium, alice):
-    if not BUNDLE.exists():
-        pytest.fail("the viewer is not built: run `make viewer` (make test does)")
-    client = Client()
-    client.force_login(alice)
-    context = chromium.new_context(base_url=live_server.url, viewport={"width": 1400, "height": 900})
-    context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": client.cookies[settings.SESSION_COOKIE_NAME].value, "url": live_server.url}])
-    page = context.new_page()
-    errors = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    yield page
-    assert errors == []
 
 
 def series_in(page, index: int) -> str | None:

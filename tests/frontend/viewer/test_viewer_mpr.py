@@ -15,7 +15,6 @@ from tests.frontend.viewer.mpr_support import (
     wait_new_render,
     wait_volumes,
 )
-from tests.frontend.viewer.test_viewer_browser import artifacts, head_ct, page  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -30,7 +29,7 @@ def renders(tab) -> dict[str, str | None]:
     return {name: tab.get_attribute(sel, "data-renders") for name, sel in CELLS.items()}
 
 
-def test_mpr_shows_axial_coronal_and_sagittal_and_the_crosshair_moves_the_other_views(page, head_ct, artifacts):  # noqa: F811
+def test_mpr_shows_axial_coronal_and_sagittal_and_the_crosshair_moves_the_other_views(page, head_ct, artifacts):
     open_viewer(page, head_ct.study.study_instance_uid)
     page.wait_for_selector(".viewport.active[data-rendered='0']")
     page.click("#mode-mpr")

@@ -11,7 +11,6 @@ from tests.frontend.viewer.mpr_support import (
     open_viewer,
     save,
 )
-from tests.frontend.viewer.test_viewer_browser import artifacts, page  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -22,7 +21,7 @@ def shown(tab):
     return canvas_rgb(tab.locator(".viewport.active canvas").first)
 
 
-def test_a_seg_labelmap_covers_the_liver_and_its_toggle_hides_it(page, alice, artifacts):  # noqa: F811
+def test_a_seg_labelmap_covers_the_liver_and_its_toggle_hides_it(page, alice, artifacts):
     assert ingest("seg/dcmqi_liver", alice) == 4  # three CT slices and the SEG
     open_viewer(page, STUDY)
     page.wait_for_selector(".viewport.active[data-rendered='0']")
