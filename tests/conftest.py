@@ -10,6 +10,8 @@ import uuid
 from pathlib import Path
 
 import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 
 def _samples_dir() -> Path:
@@ -101,6 +103,33 @@ def _person(django_user_model, name: str, role: str | None):
     user = django_user_model.objects.create_user(name, f"{name}@example.org", f"{name}-password-123")
     set_role(user, role)
     return user
+
+
+def client_with_token(user, keyword: str = "Token") -> APIClient:
+    """A REST/DICOMweb client that authenticates with ``Authorization: <keyword> <user's token>``."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"{keyword} {Token.objects.get_or_create(user=user)[0].key}")
+    return client
+
+
+@pytest.fixture
+def alice_api(alice):
+    return client_with_token(alice)
+
+
+@pytest.fixture
+def charlie_api(charlie):
+    return client_with_token(charlie)
+
+
+@pytest.fixture
+def admin_api(admin_user):
+    return client_with_token(admin_user)
+
+
+@pytest.fixture
+def rita_api(radiologist):
+    return client_with_token(radiologist)
 
 
 def free_port() -> int:

@@ -9,7 +9,6 @@ import pytest
 from django.urls import reverse
 
 from studies.ingest import Origin, ingest_file
-from tests.api.conftest import client_with_token
 from tests.conftest import write_dicom
 
 OWN = "1.2.826.0.1.3680043.8.498.700"
@@ -51,29 +50,6 @@ def images(tmp_path, alice) -> dict[str, Image]:
         "multiframe": Image(OWN, f"{OWN}.1", f"{OWN}.1.1"),
         "pool": Image(POOL, f"{POOL}.1", f"{POOL}.1.1"),
     }
-
-
-token_client = client_with_token  # the REST API tests' helper: APIClient with `Token <key>`
-
-
-@pytest.fixture
-def alice_api(alice):
-    return token_client(alice)
-
-
-@pytest.fixture
-def admin_api(admin_user):
-    return token_client(admin_user)
-
-
-@pytest.fixture
-def rita_api(radiologist):
-    return token_client(radiologist)
-
-
-@pytest.fixture
-def charlie_api(charlie):
-    return token_client(charlie)
 
 
 def annotations_url(study: str) -> str:

@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from studies.ingest import Origin, ingest_file
 from tests.conftest import write_dicom
@@ -38,24 +36,3 @@ def archive(tmp_path, alice):
     store(folder, None, StudyInstanceUID=POOL, PatientName="POOL^PAT", PatientID="P-3", StudyDate="20240601",
           AccessionNumber="ACC-300", Modality="CT", SeriesInstanceUID=f"{POOL}.1", SOPInstanceUID=f"{POOL}.1.1")
     return {"head": HEAD, "knee": KNEE, "pool": POOL}
-
-
-def client_with_token(user, keyword: str = "Token") -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"{keyword} {Token.objects.get_or_create(user=user)[0].key}")
-    return client
-
-
-@pytest.fixture
-def alice_api(alice):
-    return client_with_token(alice)
-
-
-@pytest.fixture
-def charlie_api(charlie):
-    return client_with_token(charlie)
-
-
-@pytest.fixture
-def admin_api(admin_user):
-    return client_with_token(admin_user)

@@ -4,7 +4,8 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from tests.api.conftest import HEAD, client_with_token
+from tests.api.conftest import HEAD
+from tests.conftest import client_with_token
 
 pytestmark = pytest.mark.django_db
 

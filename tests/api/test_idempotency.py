@@ -10,7 +10,8 @@ from django.db import connection
 from integrations.idempotency import TTL, idempotency_purge
 from integrations.models import IdempotencyRecord
 from studies.models import RemoteNode, SendJob, UploadJob
-from tests.api.conftest import HEAD, client_with_token
+from tests.api.conftest import HEAD
+from tests.conftest import client_with_token
 
 
 def create_upload(client, key=None, data=None):

@@ -58,7 +58,7 @@ def test_the_docs_page_has_no_inline_script_and_its_assets_are_local():
 
     assert page.status_code == 200
     html = page.content.decode()
-    scripts = re.findall(r"<script([^>]*)>(.*?)</script>", html, re.S)
+    scripts = re.findall(r"<script([^>]*)>(.*?)</script>", html, re.DOTALL)
     assert len(scripts) == 3
     assert all('src="' in attributes and body.strip() == "" for attributes, body in scripts)  # script-src 'self'
     assert "<style" not in html and " style=" not in html

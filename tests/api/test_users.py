@@ -3,7 +3,7 @@ import pytest
 
 from accounts.roles import RADIOLOGIST, REFERRER, role_of
 from audit.models import Action, AuditEvent
-from tests.api.conftest import client_with_token
+from tests.conftest import client_with_token
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ import pytest
 from django.test import Client
 
 from integrations.models import WebhookDelivery, WebhookEndpoint
-from tests.api.conftest import client_with_token
+from tests.conftest import client_with_token
 from tests.integrations.conftest import SECRET
 
 pytestmark = pytest.mark.django_db

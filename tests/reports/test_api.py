@@ -2,21 +2,16 @@
 FHIR, all through the visibility rule with token authentication."""
 import pytest
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 
 from reports import services
+from tests.conftest import client_with_token
 from tests.reports.conftest import FINDINGS
 
 pytestmark = pytest.mark.django_db
 
 
-def token_client(client, user):
-    client.defaults["HTTP_AUTHORIZATION"] = f"Token {Token.objects.get_or_create(user=user)[0].key}"
-    return client
-
-
 def test_the_list_filters_by_status_study_and_priority(client, final_report, alice):
-    api = token_client(client, alice)
+    api = client_with_token(alice)
     url = reverse("reports-api:report-list")
     uid = final_report.study.study_instance_uid
     assert [r["id"] for r in api.get(url).json()["results"]] == [final_report.pk]
@@ -31,7 +26,7 @@ def test_the_list_filters_by_status_study_and_priority(client, final_report, ali
 def test_detail_and_versions_carry_the_signed_text(client, final_report, radiologist, alice, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
         services.report_add_addendum(report_id=final_report.pk, user=radiologist, text="Addendum text.", password="rita-password-123")
-    api = token_client(client, alice)
+    api = client_with_token(alice)
     detail = api.get(reverse("reports-api:report-detail", args=[final_report.pk])).json()
     assert detail["status"] == "amended" and detail["final_by"] == "rita"
     assert detail["current"]["sections"]["findings"] == FINDINGS and detail["current"]["kind"] == "final"
@@ -50,7 +45,7 @@ def test_the_pdf_holds_the_findings(client, final_report, alice):
 
     import pypdf
 
-    response = token_client(client, alice).get(reverse("reports-api:report-pdf", args=[final_report.pk]))
+    response = client_with_token(alice).get(reverse("reports-api:report-pdf", args=[final_report.pk]))
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     text = " ".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(response.content)).pages)
     assert "Small left pleural effusion" in " ".join(text.split())
@@ -63,7 +58,7 @@ def test_the_sr_is_404_until_it_is_stored_then_it_downloads(client, final_report
 
     from reports.outputs_store import store_sr_for_version
 
-    api = token_client(client, alice)
+    api = client_with_token(alice)
     url = reverse("reports-api:report-sr", args=[final_report.pk])
     assert api.get(url).status_code == 404
     uid = store_sr_for_version(final_report.versions.get().pk)
@@ -75,7 +70,7 @@ def test_the_sr_is_404_until_it_is_stored_then_it_downloads(client, final_report
 
 
 def test_fhir_diagnostic_report_references_the_study(client, final_report, alice):
-    response = token_client(client, alice).get(reverse("reports-api:report-fhir", args=[final_report.pk]))
+    response = client_with_token(alice).get(reverse("reports-api:report-fhir", args=[final_report.pk]))
     body = response.json()
     assert response.status_code == 200 and body["resourceType"] == "DiagnosticReport"
     assert final_report.study.study_instance_uid in str(body)
@@ -84,10 +79,10 @@ def test_fhir_diagnostic_report_references_the_study(client, final_report, alice
 
 def test_a_draft_is_not_in_the_api_for_the_portal_but_readers_see_it(client, claimed, radiologist, alice):
     services.draft_save(report_id=claimed.pk, user=radiologist, sections={"findings": "DRAFT"})
-    assert token_client(client, alice).get(reverse("reports-api:report-detail", args=[claimed.pk])).status_code == 404
-    versions = token_client(client, radiologist).get(reverse("reports-api:report-versions", args=[claimed.pk])).json()
+    assert client_with_token(alice).get(reverse("reports-api:report-detail", args=[claimed.pk])).status_code == 404
+    versions = client_with_token(radiologist).get(reverse("reports-api:report-versions", args=[claimed.pk])).json()
     assert [(v["kind"], v["sections"]["findings"], v["signed_at"]) for v in versions] == [("draft", "DRAFT", None)]
-    pdf = token_client(client, radiologist).get(reverse("reports-api:report-pdf", args=[claimed.pk]))
+    pdf = client_with_token(radiologist).get(reverse("reports-api:report-pdf", args=[claimed.pk]))
     assert pdf.status_code == 404
 
 

@@ -8,10 +8,9 @@ import pytest
 from django.test import Client
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
-from rest_framework.authtoken.models import Token
 
 from studies.ingest import Origin, ingest_file
-from tests.conftest import CT_ABDOMEN
+from tests.conftest import CT_ABDOMEN, client_with_token
 
 
 def make_instance(folder: Path, *, study: str, series: str | None = None, sop: str | None = None, **attributes) -> Path:
@@ -83,6 +82,6 @@ def session_client(user) -> Client:
     return client
 
 
-def token_client(user) -> Client:
-    token, _ = Token.objects.get_or_create(user=user)
-    return Client(HTTP_AUTHORIZATION=f"Bearer {token.key}")
+def token_client(user):
+    """DICOMweb clients send the token as ``Bearer``."""
+    return client_with_token(user, "Bearer")
