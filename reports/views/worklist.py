@@ -4,6 +4,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -15,7 +16,7 @@ from reports.models import Report
 from reports.views.common import refused
 from reports.workflow import ReportError
 
-PAGE_ROWS = 200
+PAGE_ROWS = 100
 
 
 @login_required
@@ -23,7 +24,8 @@ def worklist(request):
     if not selectors.is_reader(request.user):
         raise Http404("No such page")
     criteria = _criteria(request.GET)
-    rows = list(selectors.worklist(request.user, criteria)[:PAGE_ROWS])
+    page = Paginator(selectors.worklist(request.user, criteria), PAGE_ROWS).get_page(request.GET.get("page"))
+    rows = list(page.object_list)
     parts = selectors.body_parts_of(r.study_id for r in rows)
     now = timezone.now()
     context = {
@@ -35,7 +37,8 @@ def worklist(request):
         "is_admin": roles.is_admin(request.user),
         "radiologists": _radiologists() if roles.is_admin(request.user) else [],
         "is_radiologist": roles.is_radiologist(request.user),
-        "limit": PAGE_ROWS,
+        "page": page,
+        "query": _without_page(request.GET),
     }
     return render(request, "reports/worklist.html", context)
 
@@ -52,6 +55,13 @@ def _criteria(params) -> selectors.WorklistFilter:
         holder=params.get("holder", "").strip()[:150],
         sort=sort if sort in selectors.SORTS else "priority",
     )
+
+
+def _without_page(params) -> str:
+    """The filters as a query string, for the pager's links."""
+    query = params.copy()
+    query.pop("page", None)
+    return query.urlencode()
 
 
 def _radiologists():

@@ -77,3 +77,20 @@ def test_the_worklist_is_for_radiologists_and_admins_only(client, alice, charlie
     for person, status in ((alice, 404), (charlie, 404), (radiologist, 200), (admin_user, 200)):
         client.force_login(person)
         assert client.get("/worklist/").status_code == status, person
+
+
+def test_the_worklist_pages_through_every_waiting_study_keeping_the_filters(client, tmp_path, alice, radiologist, monkeypatch):
+    from reports.views import worklist
+
+    monkeypatch.setattr(worklist, "PAGE_ROWS", 2)
+    for n in range(5):
+        fire(make_study(tmp_path, owner=alice, patient_name=f"PAGED^{n}", PatientID=f"P-{n}"))
+    client.force_login(radiologist)
+    seen = []
+    for number in (1, 2, 3):
+        html = client.get("/worklist/", {"sort": "patient", "page": number}).content.decode()
+        seen += [f"PAGED^{n}" for n in range(5) if f"PAGED^{n}" in html]
+        assert f"Reports {2 * number - 1}–{min(2 * number, 5)} of 5" in html
+        if number < 3:
+            assert f"sort=patient&amp;page={number + 1}" in html  # the pager keeps the filters
+    assert sorted(seen) == [f"PAGED^{n}" for n in range(5)] and len(seen) == 5
