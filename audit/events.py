@@ -10,6 +10,7 @@ Event ids follow the DICOM audit messages of PS3.15 A.5.3:
   STOW-RS, upload                110107 Import                     stow / upload
   C-STORE (one per association)  110104 DICOM Instances Transferred c-store
   C-MOVE, C-GET                  110102 Begin Transferring DICOM Instances c-move / c-get
+  a signed report stored as SR   110107 Import                     report-sr
   a visible-to-nobody 404        110113 Security Alert             access-denied
 """
 from __future__ import annotations
@@ -278,3 +279,12 @@ def report_cancelled(*, actor, report, reason: str) -> None:
 
 def report_critical(*, actor, report) -> None:
     record(Event.PROCEDURE_RECORD, REPORT_CRITICAL, user=actor, study_uid=report.study.study_instance_uid, detail=_report_detail(report))
+
+
+def report_sr_stored(*, report, version: int, sop_instance_uid: str) -> None:
+    """The archive stored a signed version as a DICOM SR in the study (110107 Import; the actor
+    is the archive itself, named by its AE title, since a worker task does it after signing)."""
+    study = report.study
+    detail = _report_detail(report, version=version, sop=sop_instance_uid)
+    record(Event.IMPORT, Action.REPORT_SR, user=None, ae=settings.DICOM_AE_TITLE, study_uid=study.study_instance_uid,
+           patient_id=study.patient.patient_id, detail=detail)

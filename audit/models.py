@@ -65,6 +65,7 @@ class Action(models.TextChoices):
     REPORT_SIGN = "report-sign", "Report signature"
     REPORT_CANCEL = "report-cancel", "Report cancelled"
     REPORT_CRITICAL = "report-critical", "Critical result"
+    REPORT_SR = "report-sr", "Report stored as DICOM SR"
 
 
 class Outcome(models.IntegerChoices):

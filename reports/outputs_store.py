@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 
+from audit import events
 from reports.documents import document_for
 from reports.models import Report, ReportVersion
 
@@ -27,4 +28,5 @@ def store_sr_for_version(version_id: int) -> str:
     if uid:
         # Only forward: a late task for an older version never replaces a newer SR.
         Report.objects.filter(pk=report.pk).exclude(sr_version__gte=version.number).update(sr_sop_instance_uid=uid, sr_version=version.number)
+        events.report_sr_stored(report=report, version=version.number, sop_instance_uid=uid)
     return uid

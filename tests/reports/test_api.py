@@ -3,6 +3,7 @@ FHIR, all through the visibility rule with token authentication."""
 import pytest
 from django.urls import reverse
 
+from audit.models import AuditEvent
 from reports import services
 from tests.conftest import client_with_token
 from tests.reports.conftest import FINDINGS
@@ -63,6 +64,8 @@ def test_the_sr_is_404_until_it_is_stored_then_it_downloads(client, final_report
     assert api.get(url).status_code == 404
     uid = store_sr_for_version(final_report.versions.get().pk)
     assert uid and store_sr_for_version(final_report.versions.get().pk) == uid  # a second run stores nothing new
+    stored = AuditEvent.objects.get(action="report-sr")  # once: the second run stored nothing
+    assert (stored.event, stored.study_uid, stored.detail["sop"], stored.detail["version"]) == ("110107", final_report.study.study_instance_uid, uid, 1)
     response = api.get(url)
     assert response.status_code == 200 and response["Content-Type"] == "application/dicom"
     ds = pydicom.dcmread(io.BytesIO(b"".join(response.streaming_content)))
