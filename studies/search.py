@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.db.models import F, Lookup, Q, QuerySet
+from django.db.models.lookups import Exact
 
 from studies.ingest import searchable_name
 from studies.models import Patient, Study
@@ -145,15 +146,33 @@ def value_matches(field: str, query: str) -> Q:
 
 def modality_in_study(modalities: Sequence[str]) -> Q:
     """ModalitiesInStudy is a backslash-separated list; a modality matches one whole element of it."""
-    match = Q()
-    for modality in modalities:
-        match |= (
-            Q(modalities_in_study=modality)
-            | Q(Wildcard(F("modalities_in_study"), f"{modality}\\*"))
-            | Q(Wildcard(F("modalities_in_study"), f"*\\{modality}"))
-            | Q(Wildcard(F("modalities_in_study"), f"*\\{modality}\\*"))
-        )
-    return match
+    return Q(AnyModality(F("modalities_in_study"), tuple(modalities)))
+
+
+class AnyModality(Lookup):
+    """``lhs``, a backslash-separated ModalitiesInStudy, has one of the modalities ``rhs`` as a whole element.
+
+    PostgreSQL compares the split value with ``&&``, which the GIN index of migration 0008 serves
+    (the LIKE patterns below scanned the table: ~20 ms for a rare modality over 100,000 studies).
+    Elsewhere each modality is an exact value or a LIKE/GLOB pattern per position in the list.
+    """
+
+    lookup_name = "any_modality"
+    prepare_rhs = False
+
+    def as_postgresql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        # The same expression as the index (0008_study_modalities_index), or PostgreSQL won't use it.
+        return f"string_to_array({lhs}::text, '\\') && %s::text[]", [*lhs_params, list(self.rhs)]
+
+    def as_sql(self, compiler, connection):
+        parts, params = [], []
+        for modality in self.rhs:
+            for element in (Exact(self.lhs, modality), *(Wildcard(self.lhs, p) for p in (f"{modality}\\*", f"*\\{modality}", f"*\\{modality}\\*"))):
+                sql, element_params = compiler.compile(element)
+                parts.append(sql)
+                params.extend(element_params)
+        return "(" + " OR ".join(parts) + ")", params
 
 
 # --- Paging --------------------------------------------------------------------------------
