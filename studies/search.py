@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.db.models import F, Lookup, Q, QuerySet
-from django.db.models.lookups import Exact
+from django.db.models.lookups import Exact, In
 
 from studies.ingest import searchable_name
 from studies.models import Patient, Study
-from studies.selectors import visible_studies
+from studies.selectors import granted_study_keys, visible_studies
 
 PAGE_SIZE = 50
 # Counting every match of a broad search over a large archive costs more than the page itself,
@@ -31,6 +31,9 @@ MODALITY_RE = re.compile(r"^[A-Z0-9_ ]{1,16}$")
 
 # Patient criteria matching at most this many patients are resolved to their ids first.
 PATIENT_LOOKUP_MAX = 3000
+# Someone who sees at most this many studies through access rows (referrers, patients) is
+# searched by those rows' study keys (studies.selectors.granted_study_keys).
+GRANTED_LOOKUP_MAX = 5000
 
 STUDY_ORDER = (F("study_date").desc(nulls_last=True), F("id").desc())
 
@@ -51,6 +54,10 @@ def search_studies(*, user, criteria: StudyCriteria) -> QuerySet[Study]:
     """The studies ``user`` may see that match every given criterion, newest study date first.
     (Patient criteria are looked up at once; the studies themselves are a lazy queryset.)"""
     studies = visible_studies(user).select_related("patient")
+    granted = granted_study_keys(user, at_most=GRANTED_LOOKUP_MAX)
+    if granted is not None:
+        # The same studies as the rule's access rows, which PostgreSQL now fetches by key.
+        studies = studies.filter(AnyOf(F("pk"), granted))
     patient_match = Q()
     if criteria.patient_name:
         patient_match &= name_matches("patient_name_search", criteria.patient_name)
@@ -79,7 +86,7 @@ def _of_patients(studies: QuerySet[Study], patients: QuerySet[Patient]) -> Query
     # pattern matching very many ("S*") keeps the join, where that walk soon finds a page.
     ids = list(patients.values_list("pk", flat=True)[: PATIENT_LOOKUP_MAX + 1])
     if len(ids) <= PATIENT_LOOKUP_MAX:
-        return studies.filter(patient_id__in=ids)
+        return studies.filter(AnyOf(F("patient_id"), ids))
     return studies.filter(patient__in=patients)
 
 
@@ -100,6 +107,32 @@ class Wildcard(Lookup):
     def as_sqlite(self, compiler, connection):
         lhs, lhs_params = self.process_lhs(compiler, connection)
         return f"{lhs} GLOB %s", [*lhs_params, _glob_pattern(self.rhs)]
+
+
+class AnyOf(Lookup):
+    """``lhs`` is one of ``rhs``: a list of integer keys, or a one-column queryset of them.
+
+    On PostgreSQL a list is one array parameter, ``= ANY(%s)``: Django's ``__in`` writes a
+    placeholder per value, and for the thousands of ids the search resolves first, building and
+    quoting them took longer than the query. A queryset becomes ``= ANY(ARRAY(subquery))``,
+    evaluated once: the planner cannot guess that array's length and probes the primary key with
+    it, where for ``IN (subquery)`` it read the whole table or walked it newest first.
+    """
+
+    lookup_name = "any_of"
+    prepare_rhs = False
+
+    def as_postgresql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        if isinstance(self.rhs, (list, tuple)):
+            # The array as its text literal: psycopg quotes one string at C speed, where it
+            # adapted a list of 3,000 ints element by element in Python (3 ms a query).
+            return f"{lhs} = ANY(%s::bigint[])", [*lhs_params, "{" + ",".join(str(int(v)) for v in self.rhs) + "}"]
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} = ANY(ARRAY{rhs})", [*lhs_params, *rhs_params]
+
+    def as_sql(self, compiler, connection):
+        return compiler.compile(In(self.lhs, list(self.rhs) if isinstance(self.rhs, (list, tuple)) else self.rhs))
 
 
 def _like_pattern(pattern: str) -> str:
@@ -229,13 +262,33 @@ class ResultPage:
 
 
 def page_of(queryset: QuerySet, number: int, *, per_page: int = PAGE_SIZE, pages_ahead: int = COUNT_PAGES_AHEAD) -> ResultPage:
-    """Page ``number`` (1-based; past the end means the last page) with a count capped a few pages ahead."""
+    """Page ``number`` (1-based; past the end means the last page) with a count capped a few pages ahead.
+
+    A page that is not full is the last one, so its total needs no count: the searches that find
+    a patient or an accession number cost one query.
+    """
     number = max(1, number)
+    items = _rows(queryset, (number - 1) * per_page, per_page)
+    if 0 < len(items) < per_page or (number == 1 and not items):
+        return ResultPage(items, number, per_page, (number - 1) * per_page + len(items), True)
     cap = (number + pages_ahead) * per_page + 1
     total = queryset.select_related(None).order_by().values("pk")[:cap].count()
     exact = total < cap
-    if exact:
-        number = min(number, max(1, math.ceil(total / per_page)))
-    offset = (number - 1) * per_page
-    items = list(queryset[offset : offset + per_page])
+    if not items and total:  # past the end: the last page (the count is exact, it ended before this page)
+        number = math.ceil(total / per_page)
+        items = _rows(queryset, (number - 1) * per_page, per_page)
+    elif not items:
+        number = 1
     return ResultPage(items, number, per_page, total if exact else cap - 1, exact)
+
+
+def _rows(queryset: QuerySet, offset: int, limit: int) -> list:
+    """``limit`` rows of ``queryset`` from ``offset``, in its order. The page's keys are chosen in a
+    subquery without the related tables, which are joined to those few rows only: joined first,
+    PostgreSQL could merge-join every patient with every match before sorting and cutting (~15 ms)."""
+    if not queryset.query.select_related:
+        return list(queryset[offset : offset + limit])
+    keys = queryset.values("pk")[offset : offset + limit]
+    rows = queryset.model._base_manager.filter(pk__in=keys)  # the criteria once, in the subquery
+    rows.query.select_related = queryset.query.select_related
+    return list(rows.order_by(*queryset.query.order_by))

@@ -30,6 +30,25 @@ def visible_studies(user) -> QuerySet[Study]:
     return Study.objects.filter(granted)
 
 
+def granted_study_keys(user, *, at_most: int) -> QuerySet | None:
+    """The study ids of ``user``'s access rows (a one-column queryset) when ``visible_studies`` is
+    those rows alone (referrers, patients, people without a role) and they are at most
+    ``at_most``; otherwise None.
+
+    A hint for searches, which still filter by ``visible_studies``: looked up by these keys,
+    PostgreSQL fetches the person's few studies, where it walked the whole archive newest first
+    probing each study's access rows (~100 ms for 1,000 of 100,000 studies). For someone with
+    very many rows that walk is the better plan, hence the cap.
+    """
+    role = role_of(user)
+    if role in (roles.ADMIN, roles.RADIOLOGIST) or not (user.is_authenticated and user.is_active):
+        return None
+    granted = StudyAccess.objects.filter(user=user)
+    if granted.values("pk")[: at_most + 1].count() > at_most:
+        return None
+    return granted.values("study_id")
+
+
 def visible_series(user) -> QuerySet[Series]:
     return Series.objects.filter(study__in=visible_studies(user))
 

@@ -1,5 +1,5 @@
 """The study list page: login, search by each criterion, paging, visibility and escaping."""
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.urls import reverse
@@ -123,6 +123,33 @@ def test_pages_of_fifty_keep_the_search_in_their_links(client, admin_user):
     assert shown_dates == sorted(shown_dates, reverse=True)
 
     assert listed(client.get(reverse("study-list"), {"page": "nonsense"})) == listed(first)
+
+
+def test_a_broad_search_says_more_than_it_counted_and_every_next_page_works(client, admin_user):
+    """320 matches, counted five pages ahead of the one shown: "of 300+" on the first page, exact from the second."""
+    patient = Patient.objects.create(patient_key="k", patient_id="MANY", patient_name="MANY^STUDIES")
+    Study.objects.bulk_create(
+        Study(study_instance_uid=f"1.2.4.{i}", patient=patient, study_date=date(2000, 1, 1) + timedelta(days=i),
+              accession_number=f"B{i:03d}", modalities_in_study="CT\\SEG" if i % 2 else "MR")
+        for i in range(640)
+    )
+    client.force_login(admin_user)
+
+    first = client.get(reverse("study-list"), {"modality": "SEG"})
+    assert "Studies 1–50 of 300+" in first.content.decode()
+    seen, number, response = [], 1, first
+    while True:
+        seen += listed(response)
+        html = response.content.decode()
+        if 'rel="next"' not in html:
+            break
+        assert f'rel="next" href="?modality=SEG&amp;page={number + 1}"' in html
+        number += 1
+        response = client.get(reverse("study-list"), {"modality": "SEG", "page": str(number)})
+    assert number == 7
+    assert "Studies 301–320 of 320" in response.content.decode()  # the count reached the end: exact
+    assert seen == [f"B{i:03d}" for i in range(639, 0, -2)]  # each odd (CT\SEG) study once, newest first
+    assert "Studies 51–100 of 320" in client.get(reverse("study-list"), {"modality": "SEG", "page": "2"}).content.decode()
 
 
 def test_a_patient_name_is_shown_escaped(client, alice, tmp_path):

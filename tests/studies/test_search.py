@@ -142,6 +142,16 @@ def test_charlie_the_outsider_finds_none_of_alices_studies(charlie, archive):
     assert found(charlie, accession_number=archive["doe"]) == []
 
 
+def test_a_referrer_searched_by_her_access_rows_finds_what_the_visibility_rule_finds(alice, charlie, archive, tmp_path, monkeypatch):
+    charlies = store(charlie, tmp_path, PatientName="DOE^CHARLIE", Modality="CT")
+    searches = [{}, {"patient_name": "DOE*"}, {"modalities": ("CT",)}, {"study_date_from": date(2024, 1, 1)}]
+    by_keys = [found(alice, **criteria) for criteria in searches]
+    monkeypatch.setattr("studies.search.GRANTED_LOOKUP_MAX", 1)  # five access rows: too many, the plain rule alone
+    assert [found(alice, **criteria) for criteria in searches] == by_keys
+    assert by_keys[0] == [archive[k] for k in ("doe", "doerr", "smith", "mcdoe", "nodate")]
+    assert charlies not in by_keys[1] + by_keys[2]
+
+
 def test_alice_finds_only_her_own_uploads(alice, charlie, archive, tmp_path):
     charlies = store(charlie, tmp_path, PatientName="DOE^CHARLIE")
     assert charlies not in found(alice, patient_name="DOE*")
@@ -171,6 +181,18 @@ def test_pages_hold_fifty_studies_and_together_list_each_study_once(admin_user):
     listed = [s for p in pages for s in p.items]
     assert listed == sorted(listed, key=lambda s: (s.study_date, s.pk), reverse=True)
     assert (pages[2].start_index, pages[2].end_index, pages[2].has_next, pages[2].has_previous) == (101, 120, False, True)
+
+
+def test_a_page_that_is_not_full_is_the_last_and_needs_no_count(admin_user, django_assert_num_queries):
+    many_studies(120)
+    studies = search_studies(user=admin_user, criteria=StudyCriteria())
+    with django_assert_num_queries(1):  # the page's rows, patients joined
+        last = page_of(studies, 3)
+    assert (last.total, last.total_is_exact, last.num_pages, len(last.items)) == (120, True, 3, 20)
+    assert last.items[0].patient.patient_name == "MANY^STUDIES"
+    with django_assert_num_queries(2):  # a full page: its rows, and the count a few pages ahead
+        first = page_of(studies, 1)
+    assert (first.total, first.total_is_exact, len(first.items)) == (120, True, 50)
 
 
 def test_a_page_past_the_end_shows_the_last_page(admin_user):
