@@ -1,4 +1,5 @@
-/** Export: the viewport as a PNG, and a cine loop of a stack as a WebM video (the viewport's
+/** Export: the viewport as a PNG (the image with the measurements, annotations and contours drawn
+ * over it as SVG), and a cine loop of a stack as a WebM video (the viewport's
  * canvas captured with canvas.captureStream while every image is shown once, MediaRecorder). */
 
 function download(blob: Blob, filename: string): void {
@@ -23,8 +24,78 @@ export function viewportCanvas(element: HTMLElement): HTMLCanvasElement | undefi
   return element.querySelector("canvas") ?? undefined;
 }
 
-export async function exportPng(canvas: HTMLCanvasElement, filename: string): Promise<Blob> {
-  const blob = await new Promise<Blob | null>((resolve) => canvas.toBlob(resolve, "image/png"));
+/** The SVG layers drawn over a viewport: Cornerstone's annotation layer (measurements,
+ * crosshairs) and the RTSTRUCT contours (segmentation.ts), in the order they are stacked. */
+export function overlayLayers(root: HTMLElement): SVGSVGElement[] {
+  return [...root.querySelectorAll<SVGSVGElement>("svg.svg-layer, svg.contour-overlay")];
+}
+
+interface Box {
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+}
+
+/** Where an SVG layer lands in the canvas's pixels: its offset from the canvas on the page, at the
+ * canvas's own scale (device pixels per CSS pixel). Pure: tested in export.test.ts. */
+export function placeOver(canvasBox: Box, canvasPixels: { width: number; height: number }, layerBox: Box): Box {
+  const sx = canvasBox.width > 0 ? canvasPixels.width / canvasBox.width : 1;
+  const sy = canvasBox.height > 0 ? canvasPixels.height / canvasBox.height : 1;
+  return { left: (layerBox.left - canvasBox.left) * sx, top: (layerBox.top - canvasBox.top) * sy, width: layerBox.width * sx, height: layerBox.height * sy };
+}
+
+// Presentation the page's stylesheet gives the layers (the text shadow, fonts): an SVG drawn as an
+// image sees none of it, so it is copied onto the serialized copy.
+const STYLED = ["filter", "font-family", "font-size", "font-weight", "paint-order"];
+
+/** An SVG layer (drawn in CSS pixels over ``box``) as an image of ``pixels`` size, so lines and
+ * text are rasterized at the canvas's resolution (serialized: what is drawn, nothing live). */
+async function svgImage(svg: SVGSVGElement, box: Box, pixels: Box): Promise<HTMLImageElement> {
+  const copy = svg.cloneNode(true) as SVGSVGElement;
+  copy.setAttribute("xmlns", "http://www.w3.org/2000/svg");
+  copy.setAttribute("viewBox", `0 0 ${box.width} ${box.height}`);
+  copy.setAttribute("width", String(pixels.width));
+  copy.setAttribute("height", String(pixels.height));
+  for (const property of ["position", "width", "height"]) copy.style.removeProperty(property);
+  const originals = svg.querySelectorAll<SVGElement>("text");
+  copy.querySelectorAll<SVGElement>("text").forEach((node, i) => {
+    const computed = getComputedStyle(originals[i]);
+    for (const property of STYLED) node.style.setProperty(property, computed.getPropertyValue(property));
+  });
+  const url = URL.createObjectURL(new Blob([new XMLSerializer().serializeToString(copy)], { type: "image/svg+xml" }));
+  try {
+    const image = new Image();
+    image.src = url;
+    await image.decode();
+    return image;
+  } finally {
+    URL.revokeObjectURL(url);
+  }
+}
+
+/** The canvas with the SVG layers drawn over it at the same device-pixel scale, as on screen. */
+export async function composite(canvas: HTMLCanvasElement, layers: SVGSVGElement[]): Promise<HTMLCanvasElement> {
+  const out = document.createElement("canvas");
+  out.width = canvas.width;
+  out.height = canvas.height;
+  const context = out.getContext("2d");
+  if (!context) throw new Error("no 2D canvas to compose the export on");
+  context.drawImage(canvas, 0, 0);
+  const canvasBox = canvas.getBoundingClientRect();
+  for (const svg of layers) {
+    const box = svg.getBoundingClientRect();
+    if (box.width === 0 || box.height === 0 || svg.childElementCount === 0) continue;
+    const place = placeOver(canvasBox, canvas, box);
+    context.drawImage(await svgImage(svg, box, place), place.left, place.top, place.width, place.height);
+  }
+  return out;
+}
+
+/** The viewport as a PNG download: the image and the SVG layers over it. */
+export async function exportPng(canvas: HTMLCanvasElement, layers: SVGSVGElement[], filename: string): Promise<Blob> {
+  const picture = layers.length ? await composite(canvas, layers) : canvas;
+  const blob = await new Promise<Blob | null>((resolve) => picture.toBlob(resolve, "image/png"));
   if (!blob) throw new Error("the canvas could not be encoded");
   download(blob, filename);
   return blob;

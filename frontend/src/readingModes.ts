@@ -5,7 +5,7 @@ import { Enums, type RenderingEngine, type StackViewport, utilities as csUtiliti
 import { StackSync } from "./compare";
 import type { ViewerConfig } from "./config";
 import { type DicomJson, Tag, text } from "./dicomjson";
-import { exportName, exportPng, recordCine, viewportCanvas, webmType } from "./export";
+import { exportName, exportPng, overlayLayers, recordCine, viewportCanvas, webmType } from "./export";
 import { FusionView } from "./fusion";
 import type { Hanging, SeriesSummary } from "./hangingProtocol";
 import { type LoadedSeries, loadSeries } from "./loader";
@@ -301,21 +301,23 @@ export class ReadingModes {
 
   // --- Export ------------------------------------------------------------------------------------
 
-  private exportTarget(): { element: HTMLElement; series?: string; index?: number } | undefined {
+  /** ``root``: the viewport with its overlays (the host inside it holds the canvas). */
+  private exportTarget(): { root: HTMLElement; element: HTMLElement; series?: string; index?: number } | undefined {
     if (this.mode !== "stack") {
       const cell = this.activeCell ?? this.volumeGrid.querySelector<HTMLElement>(".volume-cell");
       const host = cell?.querySelector<HTMLElement>(".viewport-host");
-      return host ? { element: host, series: cell?.dataset.viewportId } : undefined;
+      return cell && host ? { root: cell, element: host, series: cell.dataset.viewportId } : undefined;
     }
     const slot = this.hooks.active();
-    return slot?.series ? { element: slot.element, series: slot.series.summary.seriesInstanceUID, index: slot.imageIndex } : undefined;
+    return slot?.series ? { root: slot.root, element: slot.element, series: slot.series.summary.seriesInstanceUID, index: slot.imageIndex } : undefined;
   }
 
   private async exportPng(): Promise<void> {
     const target = this.exportTarget();
     const canvas = target && viewportCanvas(target.element);
     if (!target || !canvas) return this.hooks.status("Nothing to export", true);
-    await exportPng(canvas, exportName(target.series, target.index, "png"));
+    const blob = await exportPng(canvas, overlayLayers(target.root), exportName(target.series, target.index, "png"));
+    $("viewer").dataset.exported = String(blob.size);
     this.hooks.status("Exported as PNG");
   }
 

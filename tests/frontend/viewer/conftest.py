@@ -39,13 +39,19 @@ def viewport_size() -> dict:
 
 
 @pytest.fixture
-def page(live_server, chromium, alice, viewport_size):
+def device_scale_factor() -> float:
+    """Device pixels per CSS pixel (2 as on a HiDPI screen: the canvas has twice the pixels)."""
+    return 1
+
+
+@pytest.fixture
+def page(live_server, chromium, alice, viewport_size, device_scale_factor):
     """A page logged in as alice; any uncaught script error fails the test."""
     if not BUNDLE.exists():
         pytest.fail("the viewer is not built: run `make viewer` (make test does)")
     client = Client()
     client.force_login(alice)
-    context = chromium.new_context(base_url=live_server.url, viewport=viewport_size)
+    context = chromium.new_context(base_url=live_server.url, viewport=viewport_size, device_scale_factor=device_scale_factor)
     context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": client.cookies[settings.SESSION_COOKIE_NAME].value, "url": live_server.url}])
     page = context.new_page()
     errors = []

@@ -1,5 +1,6 @@
-"""Export in Chromium: the viewport as a PNG download (a valid PNG of the canvas), and the stack as
-a cine loop recorded to a WebM video (canvas.captureStream + MediaRecorder)."""
+"""Export in Chromium: the viewport as a PNG download (a valid PNG of the canvas, with the
+measurements drawn over it), and the stack as a cine loop recorded to a WebM video
+(canvas.captureStream + MediaRecorder)."""
 from __future__ import annotations
 
 import base64
@@ -10,6 +11,17 @@ import pytest
 from PIL import Image
 
 from tests.frontend.viewer.mpr_support import canvas_rgb, open_viewer, save
+
+
+def export_png(page) -> tuple[str, bytes]:
+    with page.expect_download() as download:
+        page.click("#export-png")
+    return download.value.suggested_filename, download.value.path().read_bytes()
+
+
+def coloured(rgb: np.ndarray) -> np.ndarray:
+    """Pixels with colour (the image is grey; Cornerstone draws annotations in yellow or green)."""
+    return (rgb.max(axis=2) - rgb.min(axis=2)) > 60
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -25,12 +37,10 @@ def test_the_viewport_downloads_as_png_and_the_stack_as_a_webm_cine_loop(page, h
     page.wait_for_selector(".viewport.active[data-rendered='69']")
     on_screen = canvas_rgb(page.locator(".viewport.active canvas").first)
 
-    with page.expect_download() as download:
-        page.click("#export-png")
-    png = download.value.path().read_bytes()
+    name, png = export_png(page)
     (artifacts / "export-slice-70.png").write_bytes(png)
-    assert download.value.suggested_filename.endswith("-70.png")
-    assert "PLASTIC" not in download.value.suggested_filename and "HEAD" not in download.value.suggested_filename  # no PHI in file names
+    assert name.endswith("-70.png")
+    assert "PLASTIC" not in name and "HEAD" not in name  # no PHI in file names
     image = Image.open(io.BytesIO(png))
     assert image.format == "PNG"
     exported = np.asarray(image.convert("RGB"), dtype=float)
@@ -64,3 +74,44 @@ def test_the_viewport_downloads_as_png_and_the_stack_as_a_webm_cine_loop(page, h
     # The reader is back on the slice they were reading.
     page.wait_for_selector(".viewport.active[data-rendered='69']")
     save(page, artifacts, "export-done.png")
+
+
+# Stacks draw on Cornerstone's CPU path here (software WebGL, renderBackend.ts) into a canvas of
+# CSS pixels; on WebGL (?render=gpu) the canvas has the screen's device pixels.
+@pytest.mark.parametrize(("device_scale_factor", "query"), [(1, ""), (2, "?render=gpu")])
+def test_the_png_has_the_measurements_drawn_over_the_image(page, head_ct, artifacts, device_scale_factor, query):
+    """A length across the image: the PNG has its line and label (the SVG layer over the canvas,
+    at the canvas's device-pixel scale), the canvas not."""
+    open_viewer(page, head_ct.study.study_instance_uid, query)
+    page.wait_for_selector(".viewport.active[data-rendered='0']")
+    page.keyboard.press("l")
+    canvas = page.locator(".viewport.active canvas").first
+    box = canvas.bounding_box()
+    y = box["y"] + box["height"] * 0.5
+    x0, x1 = box["x"] + box["width"] * 0.3, box["x"] + box["width"] * 0.7
+    page.mouse.move(x0, y)
+    page.mouse.down()
+    for step in range(1, 11):
+        page.mouse.move(x0 + (x1 - x0) * step / 10, y)
+    page.mouse.up()
+    page.wait_for_function("() => document.getElementById('status').textContent === 'Measurement saved'")
+    page.wait_for_function("() => /mm$/.test(document.querySelector('.viewport.active svg text')?.textContent ?? '')")
+    plain = canvas_rgb(canvas)
+    _, png = export_png(page)
+    (artifacts / f"export-length-x{device_scale_factor}.png").write_bytes(png)
+    measured = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=float)
+    assert measured.shape == plain.shape
+    scale = plain.shape[1] / box["width"]  # device pixels per CSS pixel
+    assert scale == pytest.approx(device_scale_factor, abs=0.01)
+    row = round((y - box["y"]) * scale)
+    columns = slice(round((x0 - box["x"]) * scale) + 10, round((x1 - box["x"]) * scale) - 10)
+    line_in_png = coloured(measured[row - 2 : row + 3, columns]).any(axis=0).mean()
+    line_in_canvas = coloured(plain[row - 2 : row + 3, columns]).any(axis=0).mean()
+    print(f"×{device_scale_factor}: columns of the line with annotation colour: PNG {line_in_png:.2f}, canvas {line_in_canvas:.2f}")
+    assert line_in_png > 0.9 and line_in_canvas < 0.05
+    # The label is there too (its text right of the line's end), and elsewhere the PNG is the canvas.
+    label = coloured(measured[row - int(20 * scale) : row + int(20 * scale), columns.stop + int(10 * scale) :]).sum()
+    assert label > 20 * scale**2, label
+    away = np.ones(plain.shape[:2], dtype=bool)
+    away[row - int(40 * scale) : row + int(40 * scale), :] = False
+    assert np.abs(measured - plain)[away].mean() < 1
