@@ -12,10 +12,11 @@ import { LoadedSeries, loadSeries, searchSeries } from "./loader";
 import { type CornerstoneAnnotation, fingerprint, fromSaved, isMeasurement, toSaved } from "./measurements";
 import { CT_PRESETS } from "./presets";
 import { registerSuv } from "./fusion";
-import { ReadingModes } from "./readingModes";
+import { ReadingModes, type ShownImage } from "./readingModes";
 import { filterRows, tagRows, type TagRow } from "./tags";
 import { TOOLS, TOOL_GROUP_ID, setPrimaryTool, setUpTools } from "./tools";
 import { ViewportSlot } from "./viewportSlot";
+import { type WindowTarget, presetOf, windowReadout } from "./windowing";
 
 const ENGINE_ID = "lumen";
 
@@ -68,6 +69,7 @@ export class Viewer {
       series: (uid) => this.seriesByUid.get(uid),
       showSeries: (slot, summary) => this.showSeries(slot, summary),
       status: (message, error) => this.status(message, error),
+      viewChanged: () => this.syncControls(),
     });
     this.modes.bind();
 
@@ -240,7 +242,7 @@ export class Viewer {
     preset.addEventListener("change", () => this.applyPreset(preset.value));
     const center = $("window-center") as HTMLInputElement;
     const width = $("window-width") as HTMLInputElement;
-    const fromSliders = () => this.active?.setWindow({ center: Number(center.value), width: Number(width.value) });
+    const fromSliders = () => this.windowTarget()?.setWindow({ center: Number(center.value), width: Number(width.value) });
     center.addEventListener("input", fromSliders);
     width.addEventListener("input", fromSliders);
     $("cine-play").addEventListener("click", () => this.toggleCine());
@@ -291,17 +293,17 @@ export class Viewer {
     this.syncControls();
   }
 
+  /** What the window controls act on: the views on screen in MPR and fusion, else the active stack. */
+  private windowTarget(): WindowTarget | undefined {
+    return this.modes?.windowTarget() ?? (this.active?.series ? this.active : undefined);
+  }
+
   private applyPreset(name: string): void {
-    const slot = this.active;
-    if (!slot?.series) return;
+    const target = this.windowTarget();
+    if (!target) return;
     const preset = CT_PRESETS.find((p) => p.name === name);
-    if (preset) slot.setWindow({ center: preset.center, width: preset.width });
-    else {
-      // The image's own window (its VOI LUT module), as when it was opened.
-      slot.viewport.resetToDefaultProperties();
-      slot.viewport.render();
-    }
-    slot.updateOverlays();
+    if (preset) target.setWindow({ center: preset.center, width: preset.width });
+    else target.resetWindow();
     this.syncControls();
   }
 
@@ -377,15 +379,15 @@ export class Viewer {
     // The slice asked for, at once (the viewport's own overlay says which one is drawn).
     slider.value = String(slot?.targetIndex ?? 0);
     $("position").textContent = count ? `Image ${(slot?.targetIndex ?? 0) + 1} / ${count}` : "Image – / –";
-    const window = slot?.getWindow();
+    const window = this.windowTarget()?.getWindow();
     if (window) {
       ($("window-center") as HTMLInputElement).value = String(Math.round(window.center));
       ($("window-width") as HTMLInputElement).value = String(Math.round(window.width));
-      $("window-value").textContent = `C ${Math.round(window.center)} / W ${Math.round(window.width)}`;
-      const preset = CT_PRESETS.find((p) => p.center === Math.round(window.center) && p.width === Math.round(window.width));
-      ($("preset") as HTMLSelectElement).value = preset?.name ?? "";
+      $("window-value").textContent = windowReadout(window);
+      ($("preset") as HTMLSelectElement).value = presetOf(window)?.name ?? "";
     }
-    const key = slot?.currentImageId ? this.keyImages.has(slot.currentImageId) : false;
+    const shown = this.shownImage();
+    const key = shown && "imageId" in shown ? this.keyImages.has(shown.imageId) : false;
     $("key-image").setAttribute("aria-pressed", String(key));
     this.syncLoad();
   }
@@ -499,12 +501,24 @@ export class Viewer {
     this.syncControls();
   }
 
-  private async toggleKeyImage(): Promise<void> {
+  /** The image on screen for key images and tags: the active stack's, or the clicked volume view's
+   * when it is an acquired image (a reason when it is a reformat or a slab). */
+  private shownImage(): ShownImage | undefined {
+    const inVolume = this.modes?.shownImage();
+    if (inVolume) return inVolume;
     const slot = this.active;
     const imageId = slot?.currentImageId;
+    const instance = slot?.currentInstance;
+    return imageId && instance ? { imageId, instance } : undefined;
+  }
+
+  private async toggleKeyImage(): Promise<void> {
+    const shown = this.shownImage();
+    if (shown && "reason" in shown) return this.status(`Not a key image: ${shown.reason}`, true);
+    const imageId = shown?.imageId;
     const ref = imageId ? parseImageId(imageId) : undefined;
     const store = ref && this.keyImageStores.get(ref.studyInstanceUID);
-    if (!slot || !imageId || !ref || !store) return;
+    if (!imageId || !ref || !store) return;
     try {
       const existing = this.keyImages.get(imageId);
       if (existing?.id !== undefined) {
@@ -519,8 +533,10 @@ export class Viewer {
     } catch (error) {
       this.status(`Key image not saved: ${error}`, true);
     }
-    slot.keyImages = new Set([...this.keyImages.keys()].filter((id) => slot.series?.instanceOf.has(id)));
-    slot.updateOverlays();
+    for (const slot of this.slots) {
+      slot.keyImages = new Set([...this.keyImages.keys()].filter((id) => slot.series?.instanceOf.has(id)));
+      slot.updateOverlays();
+    }
     this.syncControls();
   }
 
@@ -529,8 +545,11 @@ export class Viewer {
   private tagRowsOfImage: TagRow[] = [];
 
   private showTags(): void {
-    const instance = this.active?.currentInstance;
+    const shown = this.shownImage();
+    if (shown && "reason" in shown) return this.status(`No tags to show: ${shown.reason}`, true);
+    const instance = shown?.instance;
     if (!instance) return;
+    this.status("");
     const dictionary = dcmjs.data.DicomMetaDictionary.dictionary;
     this.tagRowsOfImage = tagRows(instance, (tag) => dictionary[tag]);
     ($("tag-search") as HTMLInputElement).value = "";

@@ -8,6 +8,8 @@ import type { LoadedSeries } from "./loader";
 import { suvFactors } from "./suv";
 import { VolumeCell, trackVolumeLoad, volumeIdOf } from "./volumeCell";
 import { HOT_IRON, petWindow } from "./volumeRules";
+import { presetByName } from "./presets";
+import { type VoiRange, type VolumeLayer, toRange } from "./windowing";
 
 const SLICE_SYNC_ID = "lumen-fusion-slice";
 const suvByImageId = new Map<string, number>();
@@ -47,6 +49,10 @@ export function overlayColormap(opacity: number): { name: string; opacity: numbe
 export class FusionView {
   readonly cells: VolumeCell[] = [];
   private ptVolumeId?: string;
+  private ctVolumeId?: string;
+  private ctImageWindow?: VoiRange;
+  ct?: LoadedSeries;
+  pt?: LoadedSeries;
   opacity = 0.5;
 
   constructor(
@@ -69,6 +75,9 @@ export class FusionView {
     const ctId = volumeIdOf(ct.summary.seriesInstanceUID);
     const ptId = volumeIdOf(pt.summary.seriesInstanceUID);
     this.ptVolumeId = ptId;
+    this.ctVolumeId = ctId;
+    this.ct = ct;
+    this.pt = pt;
     const fused = new VolumeCell("fusion", this.engine, this.host, Enums.OrientationAxis.AXIAL, `Fused · CT + PET (${suv ? "SUVbw" : "Bq/ml"})`);
     const petOnly = new VolumeCell("fusion-pt", this.engine, this.host, Enums.OrientationAxis.AXIAL, `PET · ${suv ? "SUVbw" : "Bq/ml"}`);
     this.cells.push(fused, petOnly);
@@ -83,7 +92,8 @@ export class FusionView {
     for (const cell of this.cells) group?.addViewport(cell.viewportId, this.engine.id);
     const window = petWindow(suv);
     await setVolumesForViewports(this.engine, [{ volumeId: ctId }, { volumeId: ptId }], [fused.viewportId]);
-    fused.viewport.setProperties({ voiRange: { lower: -160, upper: 240 } }, ctId); // soft tissue (C 40 / W 400)
+    this.ctImageWindow = fused.viewport.getProperties(ctId)?.voiRange; // from the CT's VOI LUT
+    fused.viewport.setProperties({ voiRange: toRange(presetByName("Soft tissue")!) }, ctId);
     fused.viewport.setProperties({ voiRange: window, colormap: overlayColormap(this.opacity) }, ptId);
     await setVolumesForViewports(this.engine, [{ volumeId: ptId }], [petOnly.viewportId]);
     petOnly.viewport.setProperties({ voiRange: window, invert: true }, ptId);
@@ -126,6 +136,20 @@ export class FusionView {
     }
     this.cells.length = 0;
     this.ptVolumeId = undefined;
+    this.ctVolumeId = undefined;
+    this.ct = this.pt = undefined;
+    this.ctImageWindow = undefined;
+  }
+
+  /** The CT and the PET in the fused view, the PET in its own (only the CT takes the toolbar's window). */
+  layers(): VolumeLayer[] {
+    const [fused, petOnly] = this.cells;
+    if (!fused || !petOnly || !this.ctVolumeId || !this.ptVolumeId) return [];
+    return [
+      { viewportId: fused.viewportId, volumeId: this.ctVolumeId, modality: "CT", imageWindow: this.ctImageWindow },
+      { viewportId: fused.viewportId, volumeId: this.ptVolumeId, modality: "PT" },
+      { viewportId: petOnly.viewportId, volumeId: this.ptVolumeId, modality: "PT" },
+    ];
   }
 
   get isOpen(): boolean {

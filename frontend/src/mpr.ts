@@ -17,6 +17,7 @@ import {
 } from "@cornerstonejs/tools";
 import type { LoadedSeries } from "./loader";
 import { VolumeCell, trackVolumeLoad, volumeIdOf } from "./volumeCell";
+import type { VoiRange, VolumeLayer } from "./windowing";
 
 const { MouseBindings } = ToolEnums;
 export const MPR_TOOL_GROUP_ID = "lumen-mpr";
@@ -66,6 +67,9 @@ export class MprView {
   readonly cells: VolumeCell[] = [];
   private volumeId?: string;
   private onLoaded?: EventListener;
+  private imageWindow?: VoiRange;
+  series?: LoadedSeries;
+  slabThickness = 0;
 
   constructor(
     private readonly engine: RenderingEngine,
@@ -81,6 +85,8 @@ export class MprView {
     this.close();
     const volumeId = volumeIdOf(series.summary.seriesInstanceUID);
     this.volumeId = volumeId;
+    this.series = series;
+    this.slabThickness = 0;
     for (const view of VIEWS) this.cells.push(new VolumeCell(view.id, this.engine, this.host, view.orientation, `${view.title} · ${series.summary.modality} ${series.summary.description}`));
     this.engine.resize(true, true);
     const group = toolGroup();
@@ -96,6 +102,7 @@ export class MprView {
     trackVolumeLoad(this.host, [volumeId]);
     (volume as { load?: () => void }).load?.();
     await setVolumesForViewports(this.engine, [{ volumeId }], this.viewportIds);
+    this.imageWindow = this.cells[0]?.viewport.getProperties(volumeId)?.voiRange; // from the images' VOI LUT
     const voiSync = SynchronizerManager.getSynchronizer(VOI_SYNC_ID) ?? synchronizers.createVOISynchronizer(VOI_SYNC_ID, { syncInvertState: true, syncColormap: false });
     for (const id of this.viewportIds) voiSync.add({ renderingEngineId: this.engine.id, viewportId: id });
     for (const cell of this.cells) {
@@ -106,6 +113,7 @@ export class MprView {
 
   /** Slab thickness (mm) and projection for all three views; 0 mm is a plain slice. */
   setSlab(slab: Slab): void {
+    this.slabThickness = slab.thickness;
     const blend = slab.thickness > 0 ? (slab.mode === "mip" ? Enums.BlendModes.MAXIMUM_INTENSITY_BLEND : Enums.BlendModes.AVERAGE_INTENSITY_BLEND) : Enums.BlendModes.COMPOSITE;
     for (const cell of this.cells) {
       cell.viewport.setBlendMode(blend);
@@ -127,6 +135,15 @@ export class MprView {
     this.cells.length = 0;
     delete this.host.dataset.volume;
     this.volumeId = undefined;
+    this.series = undefined;
+    this.imageWindow = undefined;
+  }
+
+  /** The volume in each of the three views (the window controls set them together). */
+  layers(): VolumeLayer[] {
+    const volumeId = this.volumeId;
+    const modality = this.series?.summary.modality ?? "";
+    return volumeId ? this.cells.map((c) => ({ viewportId: c.viewportId, volumeId, modality, imageWindow: this.imageWindow })) : [];
   }
 
   get isOpen(): boolean {

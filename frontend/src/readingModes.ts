@@ -1,7 +1,7 @@
 /** What the viewer adds to stack reading (docs/viewer.md, phase 2): MPR with a thick slab,
  * PET/CT fusion, studies compared side by side with synchronized scrolling and window,
  * segmentation overlays and export. It works on the page's Viewer through a few hooks. */
-import { Enums, type RenderingEngine, type StackViewport, utilities as csUtilities } from "@cornerstonejs/core";
+import { Enums, type RenderingEngine, type StackViewport, type VolumeViewport, utilities as csUtilities } from "@cornerstonejs/core";
 import { StackSync } from "./compare";
 import type { ViewerConfig } from "./config";
 import { type DicomJson, Tag, text } from "./dicomjson";
@@ -10,10 +10,12 @@ import { FusionView } from "./fusion";
 import type { Hanging, SeriesSummary } from "./hangingProtocol";
 import { type LoadedSeries, loadSeries } from "./loader";
 import { MprView } from "./mpr";
-import { ContourOverlay, type SegmentInfo, ensureWebGlStack, fetchInstance, parseStructureSet, referencedSeriesOf, setSegmentVisible, showSeg } from "./segmentation";
+import { ContourOverlay, type SegmentInfo, type StructureSet, ensureWebGlStack, inFrame, fetchInstance, parseStructureSet, referencedSeriesOf, setSegmentVisible, showSeg } from "./segmentation";
 import { compareUrl, patientStudies, renderPicker } from "./studyPicker";
 import type { ViewportSlot } from "./viewportSlot";
+import type { VolumeCell } from "./volumeCell";
 import { fusionPair, sameFrameOfReference, volumeCheck } from "./volumeRules";
+import { type VolumeLayer, type WindowTarget, shownLayer, toRange, toWindow, windowCorner, windowedLayers } from "./windowing";
 
 export interface ViewerHooks {
   root: string;
@@ -25,7 +27,18 @@ export interface ViewerHooks {
   series(uid: string): SeriesSummary | undefined;
   showSeries(slot: ViewportSlot, summary: SeriesSummary): Promise<void>;
   status(message: string, error?: boolean): void;
+  /** The window, slice or view on screen changed: the toolbar follows. */
+  viewChanged(): void;
 }
+
+/** The acquired image a volume view shows (tags, key images), or why it shows none. */
+export type ShownImage = { imageId: string; instance: DicomJson } | { reason: string };
+
+// Stack reading's controls: they act on the stack viewports, hidden under MPR and fusion, so
+// they are off there (the mouse tools too in MPR, whose left button is the crosshairs).
+const STACK_CONTROLS = "[data-layout], [data-action], #cine-play, #cine-fps, #stack-slider, #first-image, #prev-image, #next-image, #last-image";
+const STACK_KEYS = new Set(["Home", "End", " ", "Escape", "i", "f"]);
+const TOOL_KEYS = new Set(["w", "p", "z", "l", "a", "e", "r"]);
 
 type Mode = "stack" | "mpr" | "fusion";
 
@@ -48,6 +61,7 @@ export class ReadingModes {
   readonly sync: StackSync;
   private activeCell?: HTMLElement;
   private allSeries: SeriesSummary[] = [];
+  private readonly contours: Array<{ structureSet: StructureSet; hidden: Set<number>; overlays: ContourOverlay[] }> = [];
 
   constructor(private readonly hooks: ViewerHooks) {
     this.mpr = new MprView(hooks.engine, this.volumeGrid);
@@ -83,8 +97,10 @@ export class ReadingModes {
       (e) => {
         const cell = (e.target as HTMLElement).closest<HTMLElement>(".volume-cell");
         if (!cell) return;
+        const changed = this.activeCell !== cell;
         this.activeCell = cell;
         for (const c of this.volumeGrid.querySelectorAll(".volume-cell")) c.classList.toggle("active", c === cell);
+        if (changed) this.hooks.viewChanged();
       },
       { capture: true },
     );
@@ -98,8 +114,13 @@ export class ReadingModes {
     window.addEventListener(
       "keydown",
       (e) => {
+        if (this.mode === "stack" || (e.target as HTMLElement).closest("input, select, textarea, dialog") || e.ctrlKey || e.metaKey || e.altKey) return;
+        if (STACK_KEYS.has(e.key) || (this.mode === "mpr" && TOOL_KEYS.has(e.key))) {
+          e.stopPropagation(); // a stack-only key: not on the hidden stack
+          return;
+        }
         const delta = steps[e.key];
-        if (this.mode === "stack" || delta === undefined || (e.target as HTMLElement).closest("input, select, textarea, dialog")) return;
+        if (delta === undefined) return;
         const cell = this.activeCell ?? this.volumeGrid.querySelector<HTMLElement>(".volume-cell");
         const viewport = cell?.dataset.viewportId ? this.hooks.engine.getViewport(cell.dataset.viewportId) : undefined;
         if (!viewport) return;
@@ -124,6 +145,75 @@ export class ReadingModes {
   /** A series was put in a stack viewport: synchronization takes it in where it stands. */
   seriesShown(): void {
     this.sync.refresh();
+    this.attachContours();
+  }
+
+  private get cells(): VolumeCell[] {
+    return this.mode === "mpr" ? this.mpr.cells : this.mode === "fusion" ? this.fusion.cells : [];
+  }
+
+  /** The volume layers the toolbar's window sets in MPR or fusion (none in stack mode). */
+  private windowLayers(): VolumeLayer[] {
+    if (this.mode === "mpr") return windowedLayers("mpr", this.mpr.layers());
+    if (this.mode === "fusion") return windowedLayers("fusion", this.fusion.layers());
+    return [];
+  }
+
+  /** What the toolbar's window acts on: undefined in stack mode (then the active stack viewport). */
+  windowTarget(): WindowTarget | undefined {
+    if (this.mode === "stack") return undefined;
+    const engine = this.hooks.engine;
+    const viewport = (layer: VolumeLayer) => engine.getViewport(layer.viewportId) as VolumeViewport | undefined;
+    const apply = (range: (layer: VolumeLayer) => { lower: number; upper: number } | undefined) => {
+      for (const layer of this.windowLayers()) {
+        const voiRange = range(layer);
+        if (voiRange) viewport(layer)?.setProperties({ voiRange }, layer.volumeId);
+      }
+      for (const cell of this.cells) cell.viewport.render();
+    };
+    return {
+      getWindow: () => {
+        const layer = shownLayer(this.windowLayers(), this.activeCell?.dataset.viewportId);
+        const range = layer && viewport(layer)?.getProperties(layer.volumeId)?.voiRange;
+        return range ? toWindow(range) : undefined;
+      },
+      setWindow: (window) => apply(() => toRange(window)),
+      resetWindow: () => apply((layer) => layer.imageWindow),
+    };
+  }
+
+  /** The image the clicked volume view shows, for the tag browser and key images: undefined in
+   * stack mode; a reason when the view is a reformat or a slab (no single acquired image). */
+  shownImage(): ShownImage | undefined {
+    if (this.mode === "stack") return undefined;
+    const cells = this.cells;
+    const cell = cells.find((c) => c.root === this.activeCell) ?? cells[0];
+    const series = this.mode === "mpr" ? this.mpr.series : cell === cells[0] ? this.fusion.ct : this.fusion.pt;
+    if (!cell || !series || !cell.viewport.getActors().length) return { reason: "the volume is still opening" };
+    if (this.mode === "mpr" && this.mpr.slabThickness > 0) return { reason: "the view is a slab, not one image (set the slab to 0 mm)" };
+    const imageId = cell.viewport.getCurrentImageId();
+    const instance = imageId ? series.instanceOf.get(imageId) : undefined;
+    if (!imageId || !instance) return { reason: "the view is a reformat, not an acquired image (click the view in the plane of acquisition)" };
+    return { imageId, instance };
+  }
+
+  /** The volume views tell the toolbar when their window, slice or camera changes, and show in a
+   * corner the window they were drawn with (so it is the picture's, tests wait for it). */
+  private watch(cells: VolumeCell[]): void {
+    for (const cell of cells) {
+      const changed = () => this.hooks.viewChanged();
+      cell.element.addEventListener(Enums.Events.VOI_MODIFIED, changed);
+      cell.element.addEventListener(Enums.Events.CAMERA_MODIFIED, changed);
+      cell.element.addEventListener(Enums.Events.IMAGE_RENDERED, () => this.showWindow(cell));
+      this.showWindow(cell);
+    }
+    this.hooks.viewChanged();
+  }
+
+  private showWindow(cell: VolumeCell): void {
+    const layer = this.windowLayers().find((l) => l.viewportId === cell.viewportId);
+    const range = layer && cell.viewport?.getProperties(layer.volumeId)?.voiRange;
+    cell.setCorner(range ? windowCorner(toWindow(range)) : "");
   }
 
   private setMode(mode: Mode): void {
@@ -136,8 +226,11 @@ export class ReadingModes {
     $("mode-fusion").setAttribute("aria-pressed", String(mode === "fusion"));
     $("slab-controls").hidden = mode !== "mpr";
     $("opacity-control").hidden = mode !== "fusion";
+    for (const control of document.querySelectorAll<HTMLButtonElement | HTMLInputElement>(STACK_CONTROLS)) control.disabled = mode !== "stack";
+    for (const button of document.querySelectorAll<HTMLButtonElement>("[data-tool]")) button.disabled = mode === "mpr";
     this.activeCell = undefined;
     this.hooks.engine.resize(true, true);
+    this.hooks.viewChanged();
   }
 
   async leave(): Promise<void> {
@@ -157,6 +250,8 @@ export class ReadingModes {
     this.setMode("mpr");
     this.hooks.status(`MPR of ${series.summary.modality} ${series.summary.description}…`);
     await this.mpr.open(series, voi, (loaded, total) => this.hooks.status(loaded < total ? `Volume ${loaded} / ${total}` : ""));
+    this.watch(this.mpr.cells);
+    this.attachContours();
     ($("slab-thickness") as HTMLInputElement).value = "0";
     $("slab-value").textContent = "0 mm";
     this.hooks.status("");
@@ -175,6 +270,8 @@ export class ReadingModes {
     this.setMode("fusion");
     ($("fusion-opacity") as HTMLInputElement).value = String(Math.round(this.fusion.opacity * 100));
     await this.fusion.open(ct, pt);
+    this.watch(this.fusion.cells);
+    this.attachContours();
   }
 
   private setSync(on: boolean): void {
@@ -206,6 +303,20 @@ export class ReadingModes {
   }
 
   // --- Segmentations ---------------------------------------------------------------------------
+
+  /** The contours of every structure set shown, over every viewport of its frame of reference,
+   * those opened since too (MPR and fusion views, a series put in a stack viewport). */
+  private attachContours(): void {
+    const engine = this.hooks.engine;
+    for (const entry of this.contours) {
+      for (const overlay of entry.overlays.filter((o) => !o.live)) overlay.destroy();
+      entry.overlays = entry.overlays.filter((o) => o.live);
+      const covered = new Set(entry.overlays.map((o) => o.viewportId));
+      for (const viewport of engine.getViewports()) {
+        if (!covered.has(viewport.id) && inFrame(viewport, entry.structureSet)) entry.overlays.push(new ContourOverlay(engine, viewport.id, entry.structureSet, entry.hidden));
+      }
+    }
+  }
 
   private renderOverlayPanel(): void {
     const overlays = this.allSeries.filter((s) => s.modality === "SEG" || s.modality === "RTSTRUCT");
@@ -243,7 +354,9 @@ export class ReadingModes {
     const referenced = referencedSeriesOf(dataset);
     const target = referenced ? this.hooks.series(referenced) : undefined;
     if (!target) throw new Error("the series it refers to is not in this study");
-    if (summary.modality === "SEG" && this.mode !== "stack") await this.leave();
+    // Labelmaps are drawn on stack viewports only: a SEG pressed in MPR or fusion goes back to the stack.
+    const left = summary.modality === "SEG" && this.mode !== "stack";
+    if (left) await this.leave();
     let slot = this.hooks.slots().find((s) => s.series?.summary.seriesInstanceUID === target.seriesInstanceUID);
     if (!slot && this.mode === "stack") {
       slot = this.hooks.active();
@@ -260,19 +373,14 @@ export class ReadingModes {
       toggle = (index, visible) => setSegmentVisible(viewportId, segmentationId, index, visible);
       slot.viewport.render();
     } else {
-      const structureSet = parseStructureSet(dataset);
-      const engine = this.hooks.engine;
-      const overlays = engine
-        .getViewports()
-        .filter((v) => !structureSet.frameOfReferenceUID || v.getFrameOfReferenceUID() === structureSet.frameOfReferenceUID)
-        .map((v) => new ContourOverlay(engine, v.id, structureSet));
-      entries = structureSet.rois;
+      const contours = { structureSet: parseStructureSet(dataset), hidden: new Set<number>(), overlays: [] as ContourOverlay[] };
+      this.contours.push(contours);
+      this.attachContours();
+      entries = contours.structureSet.rois;
       toggle = (index, visible) => {
-        for (const overlay of overlays) {
-          if (visible) overlay.hidden.delete(index);
-          else overlay.hidden.add(index);
-          overlay.draw();
-        }
+        if (visible) contours.hidden.delete(index);
+        else contours.hidden.add(index);
+        for (const overlay of contours.overlays) overlay.draw();
       };
     }
     const list = document.createElement("ul");
@@ -296,7 +404,7 @@ export class ReadingModes {
     }
     item.append(list);
     item.dataset.shown = "true";
-    this.hooks.status("");
+    this.hooks.status(left ? "The SEG is shown on the stack (labelmaps are not drawn in MPR or fusion)" : "");
   }
 
   // --- Export ------------------------------------------------------------------------------------

@@ -174,18 +174,25 @@ export function parseStructureSet(dataset: Naturalized): StructureSet {
 
 const SVG = "http://www.w3.org/2000/svg";
 
+/** Whether a viewport shows the structure set's frame of reference (any, when it names none). */
+export function inFrame(viewport: Types.IViewport, structureSet: StructureSet): boolean {
+  return !structureSet.frameOfReferenceUID || viewport.getFrameOfReferenceUID() === structureSet.frameOfReferenceUID;
+}
+
 /** Draws a structure set's contours that lie in the plane on screen, over one viewport. */
 export class ContourOverlay {
   readonly svg: SVGSVGElement;
-  hidden = new Set<number>();
+  private readonly element: HTMLDivElement;
   private readonly redraw = () => this.draw();
 
   constructor(
     private readonly engine: RenderingEngine,
     readonly viewportId: string,
-    private readonly structureSet: StructureSet,
+    readonly structureSet: StructureSet,
+    readonly hidden = new Set<number>(), // ROI numbers not drawn (shared by a structure set's overlays)
   ) {
     const viewport = engine.getViewport(viewportId);
+    this.element = viewport.element;
     this.svg = document.createElementNS(SVG, "svg");
     this.svg.setAttribute("class", "contour-overlay");
     viewport.element.parentElement?.append(this.svg);
@@ -193,9 +200,16 @@ export class ContourOverlay {
     this.draw();
   }
 
+  /** Still over a live viewport of its frame of reference (a volume view closes with its mode; a
+   * stack viewport may now show a series of another frame of reference). */
+  get live(): boolean {
+    const viewport = this.engine.getViewport(this.viewportId) as Types.IViewport | undefined;
+    return this.svg.isConnected && viewport?.element === this.element && inFrame(viewport, this.structureSet);
+  }
+
   draw(): void {
     const viewport = this.engine.getViewport(this.viewportId) as Types.IViewport | undefined;
-    if (!viewport) return;
+    if (!viewport || viewport.element !== this.element) return;
     if (viewport.element.clientWidth === 0) {
       // Hidden (the stack grid under MPR or fusion): drawn again when it is rendered.
       this.svg.replaceChildren();
@@ -233,7 +247,7 @@ export class ContourOverlay {
   }
 
   destroy(): void {
-    this.engine.getViewport(this.viewportId)?.element.removeEventListener(Enums.Events.IMAGE_RENDERED, this.redraw);
+    this.element.removeEventListener(Enums.Events.IMAGE_RENDERED, this.redraw);
     this.svg.remove();
   }
 }

@@ -1,6 +1,6 @@
 /** One cell of the layout grid: a Cornerstone stack viewport, its corner overlays and
  * orientation markers. All DICOM text goes in with textContent (patient names are untrusted). */
-import { Enums, type RenderingEngine, type StackViewport, type Types, utilities as csUtilities } from "@cornerstonejs/core";
+import { Enums, type RenderingEngine, type StackViewport, type Types } from "@cornerstonejs/core";
 import { ToolGroupManager } from "@cornerstonejs/tools";
 import { enableStackElement } from "./renderBackend";
 import { type DicomJson, Tag, displayDate, displayName, number, numbers, text } from "./dicomjson";
@@ -8,6 +8,7 @@ import type { LoadedSeries } from "./loader";
 import { markersFor } from "./orientation";
 import type { WindowPreset } from "./presets";
 import { slicePosition, type Vec3 } from "./stackOrder";
+import { type Window, type WindowTarget, toRange, toWindow, windowCorner } from "./windowing";
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, className: string, parent?: HTMLElement): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag);
@@ -18,11 +19,6 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, className: string, pa
 
 function lines(node: HTMLElement, values: Array<string | undefined>): void {
   node.textContent = values.filter((v) => v !== undefined && v !== "").join("\n");
-}
-
-export interface Window {
-  center: number;
-  width: number;
 }
 
 /** The zoom relative to fitting the image in the viewport (Cornerstone's CPU path has no zoom
@@ -37,7 +33,7 @@ function zoomText(viewport: StackViewport): string | undefined {
   return typeof zoom === "number" && Number.isFinite(zoom) ? `Zoom ${zoom.toFixed(2)}×` : undefined;
 }
 
-export class ViewportSlot {
+export class ViewportSlot implements WindowTarget {
   readonly root: HTMLDivElement;
   readonly element: HTMLDivElement;
   readonly viewportId: string;
@@ -156,16 +152,20 @@ export class ViewportSlot {
 
   getWindow(): Window | undefined {
     const range = this.series ? this.viewport.getProperties().voiRange : undefined;
-    if (!range) return undefined;
-    const { windowCenter, windowWidth } = csUtilities.windowLevel.toWindowLevel(range.lower, range.upper);
-    return { center: windowCenter, width: windowWidth };
+    return range ? toWindow(range) : undefined;
   }
 
   setWindow(window: Window): void {
     if (!this.series) return;
-    const voiRange = csUtilities.windowLevel.toLowHighRange(window.width, window.center);
-    this.viewport.setProperties({ voiRange });
+    this.viewport.setProperties({ voiRange: toRange(window) });
     this.viewport.render();
+  }
+
+  resetWindow(): void {
+    if (!this.series) return;
+    this.viewport.resetToDefaultProperties();
+    this.viewport.render();
+    this.updateOverlays();
   }
 
   updateOverlays(): void {
@@ -197,7 +197,7 @@ export class ViewportSlot {
     const rows = number(instance, Tag.Rows);
     const columns = number(instance, Tag.Columns);
     lines(this.corners.bl, [
-      window ? `W ${Math.round(window.width)}  L ${Math.round(window.center)}` : undefined,
+      window ? windowCorner(window) : undefined,
       zoomText(viewport),
       viewport.getProperties().invert ? "Inverted" : undefined,
     ]);

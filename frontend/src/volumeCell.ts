@@ -6,6 +6,7 @@ export class VolumeCell {
   readonly root: HTMLDivElement;
   readonly element: HTMLDivElement;
   private readonly label: HTMLDivElement;
+  private readonly corner: HTMLDivElement;
   private renders = 0;
 
   constructor(
@@ -25,7 +26,9 @@ export class VolumeCell {
     this.label = document.createElement("div");
     this.label.className = "overlay tl";
     this.label.textContent = title;
-    this.root.append(this.element, this.label);
+    this.corner = document.createElement("div");
+    this.corner.className = "overlay bl"; // the window, as in a stack viewport
+    this.root.append(this.element, this.label, this.corner);
     host.append(this.root);
     engine.enableElement({
       viewportId,
@@ -46,6 +49,10 @@ export class VolumeCell {
 
   setTitle(title: string): void {
     this.label.textContent = title;
+  }
+
+  setCorner(text: string): void {
+    if (this.corner.textContent !== text) this.corner.textContent = text;
   }
 
   destroy(): void {

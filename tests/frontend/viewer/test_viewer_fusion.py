@@ -10,6 +10,7 @@ import numpy as np
 import pydicom
 import pytest
 
+from annotations.models import KeyImage
 from tests.conftest import sample
 from tests.frontend.viewer.mpr_support import (
     canvas_rgb,
@@ -55,6 +56,11 @@ def fused(tab) -> np.ndarray:
     return canvas_rgb(tab.locator(f"{FUSED} canvas").first)
 
 
+def wait_corner(tab, text: str) -> None:
+    """Wait until the fused view was drawn with the CT window ``text`` ("W 400  L 40")."""
+    tab.wait_for_function(f"w => document.querySelector('{FUSED} .overlay.bl')?.textContent === w", arg=text, timeout=30_000)
+
+
 def set_opacity(tab, percent: int) -> np.ndarray:
     before = tab.get_attribute(FUSED, "data-renders")
     tab.locator("#fusion-opacity").fill(str(percent))
@@ -83,7 +89,28 @@ def test_a_pet_ct_study_opens_fused_with_suv_and_its_structure_set(page, pet_ct,
     assert colored_fraction(none) < 0.001  # the CT alone, grey
     assert colored_fraction(full) > colored_fraction(half) + 0.02
     assert np.abs(full - none).mean() > 10
-    set_opacity(page, 50)
+    half = set_opacity(page, 50)
+
+    # The toolbar's window is the CT's (opened soft tissue): a preset and the sliders change the
+    # CT's grey levels under the PET; the PET's colours and the PET view keep their SUV range.
+    assert page.locator("#window-value").inner_text() == "C 40 / W 400"
+    assert page.locator("#preset").input_value() == "Soft tissue"
+    wait_corner(page, "W 400  L 40")
+    pet_view = canvas_rgb(page.locator(f"{PET} canvas").first)
+    page.select_option("#preset", "Bone")
+    wait_corner(page, "W 1800  L 400")
+    assert page.locator("#window-value").inner_text() == "C 400 / W 1800"
+    bone = fused(page)
+    save(page, artifacts, "fusion-4-ct-bone-window.png")
+    grey = ((half.max(axis=2) - half.min(axis=2)) < 10) & ((bone.max(axis=2) - bone.min(axis=2)) < 10) & (half.mean(axis=2) > 5)
+    ct_change = np.abs(bone.mean(axis=2) - half.mean(axis=2))[grey].mean()
+    print(f"CT soft tissue → bone: grey pixels change by {ct_change:.1f}; coloured share {colored_fraction(half):.3f} → {colored_fraction(bone):.3f}")
+    assert ct_change > 10
+    assert abs(colored_fraction(bone) - colored_fraction(half)) < 0.1 * colored_fraction(half)
+    assert np.abs(canvas_rgb(page.locator(f"{PET} canvas").first) - pet_view).mean() < 0.5
+    page.locator("#window-width").fill("1000")
+    wait_corner(page, "W 1000  L 400")
+    assert page.locator("#window-value").inner_text() == "C 400 / W 1000"
 
     # A probe on the PET reads SUV.
     page.click("[data-tool=Probe]")
@@ -97,6 +124,16 @@ def test_a_pet_ct_study_opens_fused_with_suv_and_its_structure_set(page, pet_ct,
     print("probe:", text.text_content(), "by hand:", f"{expected:.4f}")
     # Cornerstone shows three significant digits: equal within half a unit of the third.
     assert abs(value - expected) <= 0.5 * 10 ** (math.floor(math.log10(expected)) - 2) + 1e-9, (value, expected)
+    # The PET view was clicked: the window controls still show (and set) the CT's window.
+    assert page.locator("#window-value").inner_text() == "C 400 / W 1000"
+    # Tags and key image: the PET slice of the clicked view.
+    page.keyboard.press("t")
+    page.wait_for_selector("#tag-browser[open]")
+    assert page.locator("#tag-table tr", has_text="(0008,0060)").first.locator("td").nth(3).inner_text() == "PT"
+    page.keyboard.press("Escape")
+    page.keyboard.press("k")
+    page.wait_for_function("() => document.getElementById('key-image').getAttribute('aria-pressed') === 'true'")
+    assert KeyImage.objects.get().instance.series.modality == "PT"
 
     # The RTSTRUCT (on the PET) over both views, its structures listed with their colours.
     page.click("#overlay-list .overlay-load")
@@ -107,4 +144,18 @@ def test_a_pet_ct_study_opens_fused_with_suv_and_its_structure_set(page, pet_ct,
     assert page.locator(f"{FUSED} svg.contour-overlay polygon").count() == drawn
     save(page, artifacts, "fusion-3-rtstruct.png")
     page.locator(".segment-list input[data-segment]").first.uncheck()
-    assert int(page.get_attribute(f"{FUSED} svg.contour-overlay", "data-drawn")) < drawn
+    fewer = int(page.get_attribute(f"{FUSED} svg.contour-overlay", "data-drawn"))
+    assert fewer < drawn
+
+    # Back to the stack: the window controls show its window again.
+    page.click("#mode-fusion")
+    assert page.get_attribute("#viewer", "data-mode") == "stack"
+    width, level = re.match(r"W (\d+)  L (-?\d+)", page.locator(".viewport.active .overlay.bl").inner_text()).groups()
+    assert page.locator("#window-value").inner_text() == f"C {level} / W {width}" != "C 400 / W 1000"
+    # Fused again: the structure set is drawn over the new views, the hidden structure still hidden.
+    page.click("#mode-fusion")
+    wait_volumes(page)
+    page.wait_for_function(f"n => document.querySelector('{FUSED} svg.contour-overlay')?.dataset.drawn === String(n)", arg=fewer)
+    page.locator(".segment-list input[data-segment]").first.check()
+    assert int(page.get_attribute(f"{FUSED} svg.contour-overlay", "data-drawn")) == drawn
+    save(page, artifacts, "fusion-5-rtstruct-fused-again.png")

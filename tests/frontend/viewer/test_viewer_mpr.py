@@ -3,9 +3,12 @@ volume with visibly different orientations, the crosshair moving the other two v
 thick-slab MIP that changes the picture. Screenshots go to var/test-artifacts/viewer/."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
+from annotations.models import KeyImage
 from tests.frontend.viewer.mpr_support import (
     bbox_aspect,
     canvas_rgb,
@@ -23,6 +26,22 @@ CELLS = {"axial": ".volume-cell[data-viewport-id=mpr-axial]", "coronal": ".volum
 
 def views(tab) -> dict[str, np.ndarray]:
     return {name: gray(canvas_rgb(tab.locator(f"{sel} canvas").first)) for name, sel in CELLS.items()}
+
+
+def corners(tab) -> list[str]:
+    """The window each view shows in its lower left corner."""
+    return [tab.locator(f"{sel} .overlay.bl").inner_text() for sel in CELLS.values()]
+
+
+def wait_corners(tab, text: str) -> None:
+    """Wait until the three views were drawn with the window ``text`` ("W 80  L 40")."""
+    tab.wait_for_function("w => { const c = [...document.querySelectorAll('.volume-cell .overlay.bl')]; return c.length === 3 && c.every((n) => n.textContent === w) }", arg=text, timeout=30_000)
+
+
+def object_grey(image: np.ndarray) -> float:
+    """The commonest grey level of the object (above the black of air)."""
+    values = image[(image > 20) & (image < 250)].round().astype(int)
+    return float(np.bincount(values).argmax()) if values.size else 0.0
 
 
 def renders(tab) -> dict[str, str | None]:
@@ -96,3 +115,87 @@ def test_mpr_shows_axial_coronal_and_sagittal_and_the_crosshair_moves_the_other_
     assert page.get_attribute("#viewer", "data-mode") == "stack"
     assert page.locator(".volume-cell").count() == 0
     assert page.locator("#viewport-grid").is_visible()
+
+
+def test_the_toolbar_window_sets_the_three_views_and_tags_and_key_images_follow_the_clicked_view(page, head_ct, artifacts):
+    open_viewer(page, head_ct.study.study_instance_uid)
+    page.wait_for_selector(".viewport.active[data-rendered='0']")
+    page.click("#mode-mpr")
+    wait_volumes(page)
+    # MPR opens with the stack's window (Brain, C 40 / W 80); each view shows the window it was
+    # drawn with in its corner. The stack's own controls (view actions, mouse tools) are off.
+    wait_corners(page, "W 80  L 40")
+    assert page.locator("#window-value").inner_text() == "C 40 / W 80"
+    assert page.locator("[data-action=invert]").is_disabled() and page.locator("[data-tool=Length]").is_disabled()
+    brain = views(page)
+
+    # The Bone preset (key 3) sets the three views together.
+    page.keyboard.press("3")
+    page.wait_for_function("() => document.getElementById('window-value').textContent === 'C 400 / W 1800'")
+    assert page.locator("#preset").input_value() == "Bone"
+    assert (page.locator("#window-center").input_value(), page.locator("#window-width").input_value()) == ("400", "1800")
+    wait_corners(page, "W 1800  L 400")
+    bone = views(page)
+    save(page, artifacts, "mpr-4-bone-preset.png")
+    for name in CELLS:
+        print(name, f"Brain → Bone: mean |diff| {np.abs(bone[name] - brain[name]).mean():.1f}, object grey {object_grey(brain[name]):.0f} → {object_grey(bone[name]):.0f}")
+        assert np.abs(bone[name] - brain[name]).mean() > 2, name
+    # One window in the three views: the same material comes out the same grey in each.
+    levels = [object_grey(bone[name]) for name in CELLS]
+    assert max(levels) - min(levels) < 12, levels
+
+    # Shift + drag (W/L) in the coronal view: the sliders and the readout follow, and the three
+    # views keep one window.
+    box = page.locator(CELLS["coronal"]).bounding_box()
+    x, y = box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5
+    page.keyboard.down("Shift")
+    page.mouse.move(x, y)
+    page.mouse.down()
+    for step in range(1, 6):
+        page.mouse.move(x - 12 * step, y + 8 * step)
+    page.mouse.up()
+    page.keyboard.up("Shift")
+    page.wait_for_function("() => document.getElementById('window-value').textContent !== 'C 400 / W 1800'")
+    readout = page.locator("#window-value").inner_text()
+    print("after the drag:", readout)
+    center, width = (int(v) for v in re.match(r"C (-?\d+) / W (\d+)$", readout).groups())
+    assert (page.locator("#window-center").input_value(), page.locator("#window-width").input_value()) == (str(center), str(width))
+    wait_corners(page, f"W {width}  L {center}")
+    assert page.locator("#preset").input_value() == ""
+    save(page, artifacts, "mpr-5-window-dragged.png")
+
+    # Tags and key images come from the clicked view when it shows an acquired (axial) slice; the
+    # coronal reformat has no such image and says so (the hidden stack is left alone).
+    page.keyboard.press("t")
+    page.wait_for_function("() => document.getElementById('status').textContent.startsWith('No tags to show: the view is a reformat')")
+    assert not page.locator("#tag-browser").is_visible()
+    box = page.locator(CELLS["axial"]).bounding_box()
+    page.keyboard.down("Shift")  # a click that moves no crosshair
+    page.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
+    page.keyboard.up("Shift")
+    page.keyboard.press("t")
+    page.wait_for_selector("#tag-browser[open]")
+    sop = page.locator("#tag-table tr", has_text="(0008,0018)").first.locator("td").nth(3).inner_text()
+    save(page, artifacts, "mpr-6-tags-of-the-axial-slice.png")
+    page.keyboard.press("Escape")
+    instances = dict(head_ct.instances.values_list("sop_instance_uid", "instance_number"))
+    print("tags of the axial view: instance", instances[sop])
+    assert 60 <= instances[sop] <= 81  # the middle of the volume, where MPR opens (not the stack's image 1)
+    page.keyboard.press("k")
+    page.wait_for_function("() => document.getElementById('key-image').getAttribute('aria-pressed') === 'true'")
+    assert [k.sop_instance_uid for k in KeyImage.objects.all()] == [sop]
+    # A slab is not one image: not a key image.
+    page.locator("#slab-thickness").fill("10")
+    page.locator("#slab-thickness").blur()  # keys typed on a slider are the slider's
+    page.keyboard.press("k")
+    page.wait_for_function("() => document.getElementById('status').textContent.startsWith('Not a key image: the view is a slab')")
+    assert KeyImage.objects.count() == 1
+
+    # Back to the stack: the controls act on it again and show its window.
+    page.click("#mode-mpr")
+    assert page.get_attribute("#viewer", "data-mode") == "stack"
+    assert page.locator("#window-value").inner_text() == "C 40 / W 80"
+    assert page.locator("[data-action=invert]").is_enabled() and page.locator("[data-tool=Length]").is_enabled()
+    page.keyboard.press("2")
+    page.wait_for_function("() => document.querySelector('.viewport.active .overlay.bl').textContent.startsWith('W 1500  L -600')")
+    assert page.locator("#window-value").inner_text() == "C -600 / W 1500"
