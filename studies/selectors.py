@@ -4,13 +4,17 @@ see answers exactly like a study that does not exist (404).
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
+from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from accounts import roles
-from accounts.roles import role_of
+from accounts.roles import remember_role, role_of
 
 from studies.models import Instance, Series, Study, StudyAccess
+from studies.prepared import PreparedQuery
 
 
 def visible_studies(user) -> QuerySet[Study]:
@@ -73,3 +77,38 @@ def instance_for(user, study_uid: str, series_uid: str, sop_uid: str) -> Instanc
         )
     except Instance.DoesNotExist:
         raise Http404("No such instance") from None
+
+
+class StoredInstance(NamedTuple):
+    """Where one instance's file is: what retrieving its bytes or frames needs, nothing more."""
+
+    id: int
+    series_id: int
+    storage_key: str
+    transfer_syntax_uid: str
+    sha256: str
+
+
+def stored_instance(user, study_uid: str, series_uid: str, sop_uid: str) -> StoredInstance:
+    """``instance_for`` without the models: one row of five columns, by SQL compiled once per role
+    (studies/prepared.py). The hot path of a viewer, which fetches a series frame by frame."""
+    role = role_of(user)
+    if role is None and not (user.is_authenticated and user.is_active):
+        raise Http404("No such instance")  # visible_studies: nothing
+    rows = _stored_instance.rows(role, user_id=user.pk, study=study_uid, series=series_uid, sop=sop_uid)
+    if not rows:
+        raise Http404("No such instance")
+    return StoredInstance(*rows[0])
+
+
+def _stored_instance_query(role: str | None, *, user_id: int, study: str, series: str, sop: str) -> QuerySet:
+    person = get_user_model()(pk=user_id, is_active=True)  # stands in for everyone of this role
+    remember_role(person, role)
+    return (
+        visible_instances(person)
+        .filter(sop_instance_uid=sop, series__series_instance_uid=series, series__study__study_instance_uid=study)
+        .values_list(*StoredInstance._fields)
+    )
+
+
+_stored_instance = PreparedQuery(_stored_instance_query, user_id=int, study=str, series=str, sop=str)

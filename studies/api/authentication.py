@@ -5,11 +5,16 @@ DEFAULT_AUTHENTICATION_CLASSES without a circular import of ``rest_framework.vie
 """
 from __future__ import annotations
 
+import functools
+
+from django.contrib.auth import get_user_model
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import OuterRef
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 
 from accounts.roles import remember_role, role_subquery
+from studies.prepared import PreparedQuery
 
 REALM = "Lumen"
 
@@ -33,16 +38,36 @@ class TokenOrBearerAuthentication(TokenAuthentication):
         return self.authenticate_credentials(key)
 
     def authenticate_credentials(self, key):
-        """DRF's lookup, with the person's role in the same query (studies/selectors.py asks for it next)."""
+        """DRF's lookup, with the person's role in the same query (studies/selectors.py asks for it
+        next), compiled once per process: every API and DICOMweb request runs it."""
         model = self.get_model()
-        try:
-            token = model.objects.select_related("user").annotate(role=role_subquery(OuterRef("user_id"))).get(key=key)
-        except model.DoesNotExist:
-            raise exceptions.AuthenticationFailed("Invalid token.") from None
-        if not token.user.is_active:
+        found = _token_query(model).rows(key=key)
+        if not found:
+            raise exceptions.AuthenticationFailed("Invalid token.")
+        created, role, *user_values = found[0]
+        user_model = get_user_model()
+        user = user_model.from_db(DEFAULT_DB_ALIAS, _attnames(user_model), user_values)
+        if not user.is_active:
             raise exceptions.AuthenticationFailed("User inactive or deleted.")
-        remember_role(token.user, token.role)
-        return token.user, token
+        token = model.from_db(DEFAULT_DB_ALIAS, ["key", "user_id", "created"], [key, user.pk, created])
+        token.user = user
+        remember_role(user, role)
+        return user, token
 
     def authenticate_header(self, request) -> str:
         return f'Bearer realm="{self.realm}"'
+
+
+@functools.cache
+def _token_query(model) -> PreparedQuery:
+    user_columns = [f"user__{name}" for name in _attnames(get_user_model())]
+    return PreparedQuery(
+        lambda shape, key: model.objects.filter(key=key)
+        .annotate(role=role_subquery(OuterRef("user_id")))
+        .values_list("created", "role", *user_columns),
+        key=str,
+    )
+
+
+def _attnames(model) -> list[str]:
+    return [field.attname for field in model._meta.concrete_fields]
