@@ -5,7 +5,7 @@ Event ids follow the DICOM audit messages of PS3.15 A.5.3:
   study page / series viewer     110103 DICOM Instances Accessed   study-view
   rendered image or thumbnail    110103 DICOM Instances Accessed   image-download
   WADO-RS retrieve (files)       110104 DICOM Instances Transferred wado
-  WADO-RS metadata/frames/bulk   110103 DICOM Instances Accessed   wado
+  WADO-RS metadata/frames/bulk   110103 DICOM Instances Accessed   wado (frames: per person, series and window)
   QIDO-RS, C-FIND                110112 Query                      qido / c-find
   STOW-RS, upload                110107 Import                     stow / upload
   C-STORE (one per association)  110104 DICOM Instances Transferred c-store
@@ -49,16 +49,22 @@ def study_viewed(request, study, *, series_uid: str = "") -> None:
 def image_sent(request, instance, frame: int, kind: str, *, not_modified: bool = False) -> None:
     """One rendered frame or thumbnail. The hot path: no query beyond the INSERT (the study UID
     comes with the instance's select_related; the patient is found through the study)."""
-    # Scrolling a series fetches hundreds of frames a minute: one row per person and series
-    # per IMAGE_AUDIT_WINDOW seconds (the first frame's) records the access without an INSERT
-    # on every image (+4 ms p50 on SQLite, measured). Per process; a restart may add a row.
-    user_id = getattr(getattr(getattr(request, "_request", request), "user", None), "pk", None)
-    if not cache.add(f"audit:image:{user_id}:{instance.series_id}", True, timeout=settings.LUMEN_IMAGE_AUDIT_WINDOW):
+    if not _first_in_window(request, "image", instance.series_id):
         return
     detail = {"sop": instance.sop_instance_uid, "frame": frame, "kind": kind}
     if not_modified:
         detail["not_modified"] = True
     record(Event.INSTANCES_ACCESSED, Action.IMAGE_DOWNLOAD, request=request, study_uid=_study_uid_of(instance), detail=detail)
+
+
+def _first_in_window(request, kind: str, series_id: int) -> bool:
+    """Is this the person's first ``kind`` of image from the series in LUMEN_IMAGE_AUDIT_WINDOW seconds?
+
+    Scrolling a series fetches hundreds of frames a minute: one row per person and series per
+    window (the first frame's) records the access without an INSERT on every image (+4 ms p50
+    on SQLite, measured). Per process; a restart may add a row."""
+    user_id = getattr(getattr(getattr(request, "_request", request), "user", None), "pk", None)
+    return cache.add(f"audit:{kind}:{user_id}:{series_id}", True, timeout=settings.LUMEN_IMAGE_AUDIT_WINDOW)
 
 
 def _study_uid_of(instance) -> str:
@@ -97,6 +103,13 @@ def wado_retrieved(request, what: str, *, count: int | None = None) -> None:
     if count is not None:
         detail["instances"] = count
     record(event, Action.WADO, request=request, study_uid=kwargs.get("study_uid", ""), detail=detail)
+
+
+def wado_frames_retrieved(request, *, series_id: int, count: int) -> None:
+    """WADO-RS frames: a viewer fetches a series one frame per request (140 for a head CT), so as
+    for rendered images one row per person and series per window records the access."""
+    if _first_in_window(request, "frames", series_id):
+        wado_retrieved(request, "frames", count=count)
 
 
 def qido_searched(request, level: str, *, results: int, scoped: str | None = None) -> None:

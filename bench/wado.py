@@ -5,8 +5,11 @@ scratch PostgreSQL database ``lumen_bench_wado`` and a scratch archive, starts g
 one worker (so that its memory is the web process's memory) and times, with
 ``Authorization: Token`` over one keep-alive connection:
 
-- ``GET .../series/{se}/metadata`` (target p95 ≤ 30 ms);
+- ``GET .../series/{se}/metadata`` (target p95 ≤ 30 ms): the kept answer, and the answer
+  built anew (the kept one deleted before each request: what the first viewer of a series waits);
 - ``GET .../instances/{sop}`` as ``multipart/related; type="application/dicom"`` (p95 ≤ 10 ms);
+- ``GET .../instances/{sop}/frames/1`` for each of the 140 slices in turn, as the viewer loads a
+  series (Cornerstone's Accept header): time per frame request and for the whole series;
 - ``GET .../series/{se}`` streamed (target ≥ 150 MB/s), while sampling the worker's resident
   memory: it must stay flat, i.e. not grow with the series' 72 MB.
 
@@ -76,6 +79,31 @@ def line(what: str, timings: list[float], size: int, target: float) -> None:
     p95 = percentile(timings, 95)
     print(f"  {what:44} {size / 1e6:6.2f} MB  p50 {statistics.median(timings):6.1f} ms  p95 {p95:6.1f} ms  "
           f"max {max(timings):6.1f} ms  (target p95 ≤ {target:.0f} ms: {'met' if p95 <= target else 'NOT met'})  [{load()}]")
+
+
+def timed_rebuilt(session, url: str, count: int) -> tuple[list[float], int]:
+    """The metadata answer built anew each time: the kept one is deleted first (not timed)."""
+    from studies.models import SeriesMetadata
+
+    timings, size = [], 0
+    for _ in range(count):
+        SeriesMetadata.objects.all().delete()
+        found, size = timed(session, url, "application/dicom+json", 1)
+        timings += found
+    return timings, size
+
+
+def frames_of_series(session, series_url: str, sops: list[str]) -> None:
+    accept = 'multipart/related; type="application/octet-stream"; transfer-syntax=*'
+    timings, total = [], 0
+    start = time.perf_counter()
+    for sop in sops:
+        found, size = timed(session, f"{series_url}/instances/{sop}/frames/1", accept, 1)
+        timings += found
+        total += size
+    whole = (time.perf_counter() - start) * 1000
+    print(f"  {'frames, one request per slice (the viewer)':44} {total / 1e6:6.2f} MB  p50 {statistics.median(timings):6.1f} ms  "
+          f"p95 {percentile(timings, 95):6.1f} ms  max {max(timings):6.1f} ms  ({len(sops)} frames in {whole:.0f} ms, one at a time)  [{load()}]")
 
 
 def stream_series(session, url: str, worker: int, rounds: int) -> None:
@@ -152,6 +180,7 @@ def main() -> None:
         print(f"Ingested {len(files)} CT_HEAD slices in {time.perf_counter() - start:.1f} s")
         instance = Instance.objects.select_related("series__study").order_by("instance_number")[70]
         series, study = instance.series, instance.series.study
+        sops = list(Instance.objects.filter(series=series).order_by("instance_number").values_list("sop_instance_uid", flat=True))
         connections.close_all()
 
         port = free_port()
@@ -169,10 +198,12 @@ def main() -> None:
         timed(session, f"{series_url}/metadata", "application/dicom+json", 3)  # warm up
         timed(session, instance_url, 'multipart/related; type="application/dicom"', 3)
         print(f"\nWADO-RS, gunicorn 1 worker, Token auth, one keep-alive connection, {args.requests} requests each:")
-        line("series /metadata (140 instances)", *timed(session, f"{series_url}/metadata", "application/dicom+json", args.requests), 30)
+        line("series /metadata (140 instances), kept", *timed(session, f"{series_url}/metadata", "application/dicom+json", args.requests), 30)
+        line("series /metadata, built anew each time", *timed_rebuilt(session, f"{series_url}/metadata", args.requests), 30)
         line("instance, multipart/related application/dicom",
              *timed(session, instance_url, 'multipart/related; type="application/dicom"', args.requests), 10)
         line("instance, bare application/dicom", *timed(session, instance_url, "application/dicom", args.requests), 10)
+        frames_of_series(session, series_url, sops)
         stream_series(session, series_url, worker, args.rounds)
     finally:
         if server is not None:

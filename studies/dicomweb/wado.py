@@ -2,7 +2,7 @@
 
 Instances go out as ``multipart/related; type="application/dicom"``, streamed from the
 archive one chunk at a time, byte for byte as stored (the archive never re-encodes).
-Metadata is the per-instance DICOM JSON stored at ingest: answering never opens a file.
+Metadata is the per-instance DICOM JSON stored at ingest (metadata.py): answering never opens a file.
 Frames are sliced from the file (native) or taken from its fragments (compressed), and
 decoded only when the client does not accept the stored compressed type.
 
@@ -11,25 +11,22 @@ A study the user may not see answers 404 exactly like one that does not exist
 """
 from __future__ import annotations
 
-import json
+import functools
 import logging
 import re
 from dataclasses import dataclass
 
-from django.db import connection
-from django.db.models import BooleanField, CharField, F, Func, TextField
-from django.db.models.functions import Cast
+from django.db.models import F
 from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from pydicom import dcmread
 from pydicom.uid import ExplicitVRLittleEndian
 
 from audit import events as audit_events
 from studies import selectors
-from studies.dicomweb import dicomjson as dj
+from studies.dicomweb import metadata
 from studies.dicomweb.auth import DicomwebError, DicomwebView
 from studies.dicomweb.frames import MEDIA_TYPES, NoPixelData, PixelData, open_pixel_data
 from studies.dicomweb.multipart import Part, content_type, file_chunks, new_boundary, request_accept, write_multipart
-from studies.dicomweb.qido import StoredElement, require_json
 from studies.ordering import INSTANCE_ORDER, ordered
 from studies.storage import dicom_storage
 
@@ -67,40 +64,43 @@ class RetrieveSeries(DicomwebView):
 
 class RetrieveInstance(DicomwebView):
     def get(self, request, study_uid, series_uid, sop_uid):
-        instance = selectors.instance_for(request.user, study_uid, series_uid, sop_uid)
-        # The row instance_for read already says where the file is: no second query.
-        return dicom_response(request, StoredFiles([(instance.storage_key, instance.transfer_syntax_uid)]), single=True)
+        stored = selectors.stored_instance(request.user, study_uid, series_uid, sop_uid)
+        # The row that proved the instance visible already says where the file is: no second query.
+        return dicom_response(request, StoredFiles([(stored.storage_key, stored.transfer_syntax_uid)]), single=True)
 
 
 class StudyMetadata(DicomwebView):
     def get(self, request, study_uid):
-        return metadata_response(request, study_instances(request.user, study_uid))
+        return metadata.metadata_response(request, study_instances(request.user, study_uid))
 
 
 class SeriesMetadata(DicomwebView):
     def get(self, request, study_uid, series_uid):
-        return metadata_response(request, series_instances(request.user, study_uid, series_uid))
+        kept = metadata.kept_series_metadata(request, study_uid, series_uid)
+        if kept is not None:
+            return kept
+        return metadata.metadata_response(request, series_instances(request.user, study_uid, series_uid))
 
 
 class InstanceMetadata(DicomwebView):
     def get(self, request, study_uid, series_uid, sop_uid):
-        return metadata_response(request, one_instance(request.user, study_uid, series_uid, sop_uid))
+        return metadata.metadata_response(request, one_instance(request.user, study_uid, series_uid, sop_uid))
 
 
 class RetrieveFrames(DicomwebView):
     def get(self, request, study_uid, series_uid, sop_uid, frames):
         numbers = frame_numbers(frames)
-        pixels = pixel_data_of(selectors.instance_for(request.user, study_uid, series_uid, sop_uid))
-        return frames_response(request, pixels, numbers)
+        stored = selectors.stored_instance(request.user, study_uid, series_uid, sop_uid)
+        return frames_response(request, pixel_data_of(stored), numbers, series_id=stored.series_id)
 
 
 class RetrieveBulkdata(DicomwebView):
     def get(self, request, study_uid, series_uid, sop_uid, tag):
-        instance = selectors.instance_for(request.user, study_uid, series_uid, sop_uid)
+        stored = selectors.stored_instance(request.user, study_uid, series_uid, sop_uid)
         if tag.upper() == PIXEL_DATA:
-            pixels = pixel_data_of(instance)
-            return frames_response(request, pixels, list(range(1, pixels.number_of_frames + 1)))
-        return bulkdata_response(request, instance, tag.upper())
+            pixels = pixel_data_of(stored)
+            return frames_response(request, pixels, list(range(1, pixels.number_of_frames + 1)), series_id=stored.series_id)
+        return bulkdata_response(request, stored, tag.upper())
 
 
 # --- Which instances --------------------------------------------------------------------------
@@ -120,7 +120,7 @@ class StoredFiles(list):
 
 
 def one_instance(user, study_uid: str, series_uid: str, sop_uid: str):
-    return selectors.visible_instances(user).filter(pk=selectors.instance_for(user, study_uid, series_uid, sop_uid).pk)
+    return selectors.visible_instances(user).filter(pk=selectors.stored_instance(user, study_uid, series_uid, sop_uid).id)
 
 
 def series_instances(user, study_uid: str, series_uid: str):
@@ -182,136 +182,6 @@ def _negotiate_dicom(accepted_types: list, syntaxes: set[str], single: bool) -> 
     )
 
 
-# --- Metadata ---------------------------------------------------------------------------------
-
-
-def metadata_response(request, instances) -> StreamingHttpResponse:
-    require_json(request)
-    audit_events.wado_retrieved(request, "metadata")
-    base = dj.studies_url(request)
-    if connection.vendor == "postgresql":
-        body = _joined_array(_metadata_texts(instances, base))
-    else:
-        rows = instances.values_list(
-            "dicom_json", "transfer_syntax_uid", "rows", "columns",
-            "sop_instance_uid", "series__series_instance_uid", "series__study__study_instance_uid",
-        )  # fmt: skip
-        body = _json_array(metadata(row, base) for row in rows.iterator(chunk_size=200))
-    response = StreamingHttpResponse(body)
-    response["Content-Type"] = dj.MEDIA_DICOM_JSON
-    return response
-
-
-def metadata(row: tuple, base: str) -> dict:
-    """The stored JSON of one instance plus where its pixel data is (PS3.18 8.7.3.3, F.2.6)."""
-    stored, syntax, rows, columns, sop_uid, series_uid, study_uid = row
-    attributes = dict(stored)
-    attributes["00083002"] = dj.element("UI", syntax)  # Available Transfer Syntax UID
-    if rows and columns:
-        bits = (stored.get("00280100", {}).get("Value") or [16])[0]
-        encapsulated = syntax in MEDIA_TYPES
-        attributes["7FE00010"] = {
-            "vr": "OB" if encapsulated or bits <= 8 else "OW",
-            "BulkDataURI": f"{dj.instance_url(base, study_uid, series_uid, sop_uid)}/bulkdata/{PIXEL_DATA}",
-        }
-    return dict(sorted(attributes.items()))
-
-
-def _json_array(items):
-    yield b"["
-    for position, item in enumerate(items):
-        yield (b"," if position else b"") + json.dumps(item, separators=(",", ":")).encode()
-    yield b"]"
-
-
-def _joined_array(texts, flush_at: int = FILE_CHUNK):
-    """``[`` + the JSON texts joined by commas + ``]``, in writes of about ``flush_at`` bytes."""
-    pending, size = ["["], 1
-    for position, text in enumerate(texts):
-        if position:
-            pending.append(",")
-        pending.append(text)
-        size += len(text) + 1
-        if size >= flush_at:
-            yield "".join(pending).encode()
-            pending, size = [], 0
-    pending.append("]")
-    yield "".join(pending).encode()
-
-
-def _metadata_texts(instances, base: str):
-    """PostgreSQL: each instance's stored JSON as the database prints it, with the two attributes
-    ``metadata`` adds spliced in as text at their place in tag order (PS3.18 F.2.2 wants the
-    attributes sorted). No decoding and re-encoding of every header in Python: a 140-slice series
-    is 1.4 MB of JSON. A header the splice cannot place safely takes the exact path instead."""
-    rows = instances.annotate(
-        text=Cast("dicom_json", TextField()),
-        after_syntax=NextKey("00083002"),
-        after_pixels=NextKey(PIXEL_DATA),
-        has_own=HasAnyKey("00083002", PIXEL_DATA),
-        bits=StoredElement("00280100"),
-    ).values_list(
-        "text", "after_syntax", "after_pixels", "has_own", "bits", "transfer_syntax_uid", "rows", "columns",
-        "sop_instance_uid", "series__series_instance_uid", "series__study__study_instance_uid",
-    )  # fmt: skip
-    for text, after_syntax, after_pixels, has_own, bits, syntax, n_rows, columns, sop_uid, series_uid, study_uid in rows.iterator(
-        chunk_size=200
-    ):
-        spliced = None if has_own else _splice(text, after_syntax, '"00083002": ' + json.dumps(dj.element("UI", syntax)))
-        if spliced is not None and n_rows and columns:
-            bits_value = ((bits or {}).get("Value") or [16])[0]
-            pixels = {
-                "vr": "OB" if syntax in MEDIA_TYPES or bits_value <= 8 else "OW",
-                "BulkDataURI": f"{dj.instance_url(base, study_uid, series_uid, sop_uid)}/bulkdata/{PIXEL_DATA}",
-            }
-            spliced = _splice(spliced, after_pixels, f'"{PIXEL_DATA}": ' + json.dumps(pixels))
-        if spliced is None:
-            stored = json.loads(text)
-            spliced = json.dumps(metadata((stored, syntax, n_rows, columns, sop_uid, series_uid, study_uid), base))
-        yield spliced
-
-
-def _splice(text: str, before_key: str | None, member: str) -> str | None:
-    """``member`` inserted into the JSON object ``text`` before its top-level key ``before_key``
-    (at the end when None); None when that key's first occurrence is not at the top level."""
-    if before_key is None:
-        return "{" + member + "}" if text == "{}" else text[:-1] + ", " + member + "}"
-    at = text.find(f'"{before_key}": ')
-    # Top level: one brace open and no bracket, counted in C (a brace inside a string value
-    # makes this refuse, and the caller takes the exact path).
-    if at < 1 or text.count("{", 0, at) - text.count("}", 0, at) != 1 or text.count("[", 0, at) != text.count("]", 0, at):
-        return None
-    return text[:at] + member + ", " + text[at:]
-
-
-class NextKey(Func):
-    """PostgreSQL: the smallest top-level key of ``dicom_json`` above ``tag`` (NULL if none)."""
-
-    output_field = CharField()
-
-    def __init__(self, tag: str):
-        self.tag = tag
-        super().__init__(F("dicom_json"))
-
-    def as_sql(self, compiler, connection, **extra):
-        sql, params = compiler.compile(self.source_expressions[0])
-        return f"(SELECT min(k) FROM jsonb_object_keys({sql}) AS k WHERE k > %s)", [*params, self.tag]
-
-
-class HasAnyKey(Func):
-    """PostgreSQL: does ``dicom_json`` hold any of these top-level keys?"""
-
-    output_field = BooleanField()
-
-    def __init__(self, *tags: str):
-        self.tags = list(tags)
-        super().__init__(F("dicom_json"))
-
-    def as_sql(self, compiler, connection, **extra):
-        sql, params = compiler.compile(self.source_expressions[0])
-        return f"jsonb_exists_any({sql}, %s)", [*params, self.tags]
-
-
 # --- Frames and bulk data ---------------------------------------------------------------------
 
 
@@ -325,11 +195,20 @@ def frame_numbers(text: str) -> list[int]:
     return numbers
 
 
-def pixel_data_of(instance) -> PixelData:
+def pixel_data_of(stored: selectors.StoredInstance) -> PixelData:
     try:
-        return open_pixel_data(dicom_storage().path(instance.storage_key))
+        return _pixel_data_at(dicom_storage().path(stored.storage_key), stored.sha256)
     except NoPixelData:
         raise Http404("The instance has no pixel data") from None
+
+
+@functools.lru_cache(maxsize=4096)
+def _pixel_data_at(path: str, sha256: str) -> PixelData:
+    """Where the frames of one stored file are, read once per process: the header parse costs
+    0.6 ms of a frame request (CT slice), and a viewer asks for a series frame by frame. Stored
+    files never change under their key (each write gets a new one, storage.instance_key); the
+    SHA-256 the index holds for it is in the cache key too, so even a file put back by hand is read afresh."""
+    return open_pixel_data(path)
 
 
 @dataclass(frozen=True)
@@ -365,12 +244,12 @@ def negotiate_frames(accepted_types: list, pixels: PixelData) -> FrameChoice:
     raise DicomwebError(406, "the frames of this instance are available as " + " or ".join(offers))
 
 
-def frames_response(request, pixels: PixelData, numbers: list[int]) -> StreamingHttpResponse:
+def frames_response(request, pixels: PixelData, numbers: list[int], *, series_id: int) -> StreamingHttpResponse:
     missing = [n for n in numbers if n > pixels.number_of_frames]
     if missing:
         raise Http404(f"No frame {missing[0]}: the instance has {pixels.number_of_frames} frame(s)")
     choice = negotiate_frames(request_accept(request), pixels)
-    audit_events.wado_retrieved(request, "frames", count=len(numbers))
+    audit_events.wado_frames_retrieved(request, series_id=series_id, count=len(numbers))
     part_type = f"{choice.media_type}; transfer-syntax={choice.transfer_syntax}"
     first = _first_frame(pixels, numbers[0] - 1, choice)
     boundary = new_boundary()

@@ -88,6 +88,17 @@ def test_a_wado_rs_study_retrieve_records_one_transfer(admin_client, instance):
     assert only_row("wado").detail == {"what": "instances", "instances": 1}
 
 
+def test_a_viewer_fetching_a_series_frame_by_frame_records_one_access_per_window(admin_client, instance):
+    url = reverse("dicomweb:frames", args=[*uids(instance), "1"])
+    for _ in range(3):
+        response = admin_client.get(url, HTTP_ACCEPT='multipart/related; type="application/octet-stream"')
+        assert response.status_code == 200
+        b"".join(response.streaming_content)
+    row = only_row("wado")
+    assert (row.event, row.study_uid) == ("110103", uids(instance)[0])
+    assert row.detail == {"what": "frames", "series_uid": uids(instance)[1], "sop_uid": uids(instance)[2], "frames": "1", "instances": 1}
+
+
 def test_a_qido_rs_search_records_one_query(admin_client, instance):
     response = admin_client.get(reverse("dicomweb:studies") + "?PatientID=PAT-7", HTTP_ACCEPT="application/dicom+json")
     assert response.status_code == 200 and len(response.json()) == 1

@@ -13,7 +13,7 @@ from pydicom.uid import generate_uid
 
 from studies.models import Instance
 from studies.storage import dicom_storage
-from tests.conftest import sample
+from tests.conftest import sample, write_dicom
 from tests.studies.dicomweb.conftest import ingest_as, session_client
 
 pytestmark = pytest.mark.django_db
@@ -243,3 +243,19 @@ def test_a_frame_no_installed_decoder_can_read_is_a_406_that_offers_the_stored_b
     ((headers, data),) = parts_of(client.get(_frames_url(instance), HTTP_ACCEPT=wanted))
     assert headers["Content-Type"] == "image/jpeg; transfer-syntax=1.2.840.10008.1.2.4.51"
     assert data.startswith(b"\xff\xd8")
+
+
+def test_frames_of_an_instance_stored_again_come_from_the_new_file(alice, make, settings, tmp_path):
+    settings.LUMEN_DUPLICATE_POLICY = "overwrite"
+    study, series, sop = generate_uid(), generate_uid(), generate_uid()
+    ingest_as(alice, write_dicom(tmp_path / "first.dcm", StudyInstanceUID=study, SeriesInstanceUID=series, SOPInstanceUID=sop))
+    url = f"/dicomweb/studies/{study}/series/{series}/instances/{sop}/frames/1"
+    client = session_client(alice)
+    ((_, first),) = parts_of(client.get(url, HTTP_ACCEPT=OCTETS))  # the frame's whereabouts are now known to this process
+
+    # The same SOP Instance UID again, with a longer header and other pixels: it replaces the first.
+    ingest_as(alice, make(study=study, series=series, sop=sop, ImageComments="x" * 501))
+    ((_, again),) = parts_of(client.get(url, HTTP_ACCEPT=OCTETS))
+
+    assert first == bytes(128)
+    assert again == dcmread(dicom_storage().path(Instance.objects.get().storage_key)).PixelData != first
