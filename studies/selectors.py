@@ -92,20 +92,35 @@ class StoredInstance(NamedTuple):
 def stored_instance(user, study_uid: str, series_uid: str, sop_uid: str) -> StoredInstance:
     """``instance_for`` without the models: one row of five columns, by SQL compiled once per role
     (studies/prepared.py). The hot path of a viewer, which fetches a series frame by frame."""
-    role = role_of(user)
-    if role is None and not (user.is_authenticated and user.is_active):
-        raise Http404("No such instance")  # visible_studies: nothing
-    rows = _stored_instance.rows(role, user_id=user.pk, study=study_uid, series=series_uid, sop=sop_uid)
+    shape = visibility_shape(user)
+    rows = [] if shape is SEES_NOTHING else _stored_instance.rows(shape, user_id=user.pk, study=study_uid, series=series_uid, sop=sop_uid)
     if not rows:
         raise Http404("No such instance")
     return StoredInstance(*rows[0])
 
 
-def _stored_instance_query(role: str | None, *, user_id: int, study: str, series: str, sop: str) -> QuerySet:
-    person = get_user_model()(pk=user_id, is_active=True)  # stands in for everyone of this role
+SEES_NOTHING = "sees nothing"
+
+
+def visibility_shape(user) -> str | None:
+    """What ``visible_studies``' SQL depends on besides the person's id (their role): the shape of
+    a PreparedQuery built on it; SEES_NOTHING for the anonymous and inactive (no query to run)."""
+    role = role_of(user)
+    if role is None and not (user.is_authenticated and user.is_active):
+        return SEES_NOTHING
+    return role
+
+
+def stand_in(role: str | None, user_id: int):
+    """A person of ``role`` whose id is ``user_id``: builds the visibility rule a PreparedQuery compiles."""
+    person = get_user_model()(pk=user_id, is_active=True)
     remember_role(person, role)
+    return person
+
+
+def _stored_instance_query(role: str | None, *, user_id: int, study: str, series: str, sop: str) -> QuerySet:
     return (
-        visible_instances(person)
+        visible_instances(stand_in(role, user_id))
         .filter(sop_instance_uid=sop, series__series_instance_uid=series, series__study__study_instance_uid=study)
         .values_list(*StoredInstance._fields)
     )
