@@ -106,6 +106,25 @@ def test_an_admin_by_role_reads_the_trail(client, django_user_model):
     assert client.get(reverse("audit-search")).status_code == 200
 
 
+def test_the_audit_permission_given_to_a_person_or_to_their_group_opens_the_trail(client, alice, radiologist, trail):
+    from django.contrib.auth.models import Group, Permission
+
+    view = Permission.objects.get(content_type__app_label="audit", codename="view_auditevent")
+    alice.user_permissions.add(view)
+    officers = Group.objects.create(name="Privacy officers")
+    officers.permissions.add(view)
+    radiologist.groups.add(officers)
+    for person in (alice, radiologist):
+        client.force_login(person)
+        assert client.get(reverse("audit-search")).status_code == 200
+        assert b'id="nav-audit"' in client.get(reverse("study-list")).content
+
+    officers.permissions.remove(view)
+    client.force_login(radiologist)
+    assert client.get(reverse("audit-search")).status_code == 404
+    assert b'id="nav-audit"' not in client.get(reverse("study-list")).content
+
+
 def test_the_django_admin_shows_events_read_only(admin_client, trail):
     event = AuditEvent.objects.first()
     assert admin_client.get(reverse("admin:audit_auditevent_changelist")).status_code == 200
