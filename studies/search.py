@@ -291,4 +291,6 @@ def _rows(queryset: QuerySet, offset: int, limit: int) -> list:
     keys = queryset.values("pk")[offset : offset + limit]
     rows = queryset.model._base_manager.filter(pk__in=keys)  # the criteria once, in the subquery
     rows.query.select_related = queryset.query.select_related
-    return list(rows.order_by(*queryset.query.order_by))
+    if queryset.query.order_by:  # else the model's default ordering, as in the subquery
+        rows = rows.order_by(*queryset.query.order_by)
+    return list(rows)
