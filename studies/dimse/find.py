@@ -12,15 +12,18 @@ returns every requested key it supports, and a zero-length value for the others)
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass
 from datetime import date, time
+from itertools import islice
 
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections
-from django.db.models import Count, QuerySet
+from django.db import DatabaseError, close_old_connections, connection
+from django.db.models import Count, Lookup, QuerySet
 from pydicom import Dataset
 from pydicom.datadict import dictionary_VR
 from pydicom.tag import Tag
+from pynetdicom.dsutils import encode
 from pynetdicom.sop_class import (
     PatientRootQueryRetrieveInformationModelFind,
     PatientRootQueryRetrieveInformationModelGet,
@@ -34,8 +37,10 @@ from audit import events as audit_events
 from studies.dicomweb import matching
 from studies.dicomweb.auth import DicomwebError
 from studies.dimse import nodes
+from studies.dimse.encoding import IdentifierEncoder, Unencodable
 from studies.dimse.handlers import status
 from studies.dimse.limits import peer_label
+from studies.dimse.stream import PendingResponses
 from studies.models import Instance, Patient, Series, Study
 from studies.ordering import INSTANCE_ORDER
 
@@ -72,6 +77,7 @@ MATCHABLE_AT = {
     IMAGE: set(matching.KEYS),
 }
 NOT_KEYS = {0x00080005, 0x00080052}  # Specific Character Set, Query/Retrieve Level: not match keys
+ANSWER_CHARSET = "ISO_IR 192"  # UTF-8: names are stored as Unicode (PS3.5 6.1.2.3)
 
 
 class QueryError(Exception):
@@ -126,95 +132,167 @@ def matches(level: str, identifier: Dataset) -> QuerySet:
             .order_by("patient_name", "id")
         )
     if level == STUDY:
-        rows = Study.objects.select_related("patient").order_by("study_date", "id")
+        rows = Study.objects.order_by("study_date", "id")
     elif level == SERIES:
-        rows = Series.objects.select_related("study__patient").order_by("study_id", "series_number", "id")
+        rows = Series.objects.order_by("study_id", "series_number", "id")
     else:
-        rows = (
-            Instance.objects.select_related("series__study__patient")
-            .defer("dicom_json")
-            .order_by("series__study_id", "series_id", *INSTANCE_ORDER)
-        )
+        rows = Instance.objects.order_by("series__study_id", "series_id", *INSTANCE_ORDER)
     for condition in conditions:
         rows = rows.filter(condition)
     return rows
 
 
-def _patient_values(patient: Patient) -> dict:
-    return {
-        "PatientName": patient.patient_name,
-        "PatientID": patient.patient_id,
-        "IssuerOfPatientID": patient.issuer_of_patient_id,
-        "PatientBirthDate": patient.patient_birth_date,
-        "PatientSex": patient.patient_sex,
-    }
+# What the index holds, table by table: DICOM keyword → column.
+PATIENT_COLUMNS = {
+    "PatientName": "patient_name",
+    "PatientID": "patient_id",
+    "IssuerOfPatientID": "issuer_of_patient_id",
+    "PatientBirthDate": "patient_birth_date",
+    "PatientSex": "patient_sex",
+}
+PATIENT_COUNTS = {  # annotations of the PATIENT level rows (matches())
+    "NumberOfPatientRelatedStudies": "studies_count",
+    "NumberOfPatientRelatedSeries": "series_count",
+    "NumberOfPatientRelatedInstances": "instances_count",
+}
+STUDY_COLUMNS = {
+    "StudyInstanceUID": "study_instance_uid",
+    "StudyDate": "study_date",
+    "StudyTime": "study_time",
+    "AccessionNumber": "accession_number",
+    "StudyID": "study_id",
+    "StudyDescription": "study_description",
+    "ReferringPhysicianName": "referring_physician_name",
+    "ModalitiesInStudy": "modalities_in_study",  # backslash-separated: the DICOM encoding of its values
+    "NumberOfStudyRelatedSeries": "number_of_study_related_series",
+    "NumberOfStudyRelatedInstances": "number_of_study_related_instances",
+}
+SERIES_COLUMNS = {
+    "SeriesInstanceUID": "series_instance_uid",
+    "Modality": "modality",
+    "SeriesNumber": "series_number",
+    "SeriesDescription": "series_description",
+    "BodyPartExamined": "body_part_examined",
+    "SeriesDate": "series_date",
+    "SeriesTime": "series_time",
+    "FrameOfReferenceUID": "frame_of_reference_uid",
+    "NumberOfSeriesRelatedInstances": "number_of_series_related_instances",
+}
+INSTANCE_COLUMNS = {
+    "SOPInstanceUID": "sop_instance_uid",
+    "SOPClassUID": "sop_class_uid",
+    "InstanceNumber": "instance_number",
+    "Rows": "rows",
+    "Columns": "columns",
+    "NumberOfFrames": "number_of_frames",
+}
 
 
-def _study_values(study: Study) -> dict:
-    return {
-        **_patient_values(study.patient),
-        "StudyInstanceUID": study.study_instance_uid,
-        "StudyDate": study.study_date,
-        "StudyTime": study.study_time,
-        "AccessionNumber": study.accession_number,
-        "StudyID": study.study_id,
-        "StudyDescription": study.study_description,
-        "ReferringPhysicianName": study.referring_physician_name,
-        "ModalitiesInStudy": study.modalities,
-        "NumberOfStudyRelatedSeries": study.number_of_study_related_series,
-        "NumberOfStudyRelatedInstances": study.number_of_study_related_instances,
-    }
+@dataclass(frozen=True)
+class Table:
+    model: type
+    parent: str | None  # the foreign key to the next table up
+    columns: dict[str, str]
 
 
-def _series_values(series: Series) -> dict:
-    return {
-        **_study_values(series.study),
-        "SeriesInstanceUID": series.series_instance_uid,
-        "Modality": series.modality,
-        "SeriesNumber": series.series_number,
-        "SeriesDescription": series.series_description,
-        "BodyPartExamined": series.body_part_examined,
-        "SeriesDate": series.series_date,
-        "SeriesTime": series.series_time,
-        "FrameOfReferenceUID": series.frame_of_reference_uid,
-        "NumberOfSeriesRelatedInstances": series.number_of_series_related_instances,
-    }
+# The tables an answer at each level draws on, the level's own first, then its ancestors.
+TABLES = {
+    PATIENT: (Table(Patient, None, PATIENT_COLUMNS | PATIENT_COUNTS),),
+    STUDY: (Table(Study, "patient_id", STUDY_COLUMNS), Table(Patient, None, PATIENT_COLUMNS)),
+    SERIES: (
+        Table(Series, "study_id", SERIES_COLUMNS),
+        Table(Study, "patient_id", STUDY_COLUMNS),
+        Table(Patient, None, PATIENT_COLUMNS),
+    ),
+    IMAGE: (
+        Table(Instance, "series_id", INSTANCE_COLUMNS),
+        Table(Series, "study_id", SERIES_COLUMNS),
+        Table(Study, "patient_id", STUDY_COLUMNS),
+        Table(Patient, None, PATIENT_COLUMNS),
+    ),
+}
+INDEX_KEYWORDS = {level: {k for table in tables for k in table.columns} for level, tables in TABLES.items()}
+CHUNK = 1000  # rows per fetch (and per look-up of their ancestors)
 
 
-def index_values(level: str, row) -> dict:
-    """What the index holds for one matching row, by keyword."""
-    if level == PATIENT:
-        return {
-            **_patient_values(row),
-            "NumberOfPatientRelatedStudies": row.studies_count,
-            "NumberOfPatientRelatedSeries": row.series_count,
-            "NumberOfPatientRelatedInstances": row.instances_count,
-        }
-    if level == STUDY:
-        return _study_values(row)
-    if level == SERIES:
-        return _series_values(row)
-    return {
-        **_series_values(row.series),
-        "SOPInstanceUID": row.sop_instance_uid,
-        "SOPClassUID": row.sop_class_uid,
-        "InstanceNumber": row.instance_number,
-        "Rows": row.rows,
-        "Columns": row.columns,
-        "NumberOfFrames": row.number_of_frames,
-    }
+def index_rows(level: str, rows: QuerySet, keywords: set[str]) -> Iterator[dict]:
+    """keyword → index value of each row of ``rows`` (and "pk"), in its order, for ``keywords``.
+
+    A row's ancestors (a study's patient, ...) are looked up by primary key, once per chunk,
+    rather than joined: for a name wild card PostgreSQL hashed the whole patient table for the
+    join (12 ms at 60,000 patients) where 600 index look-ups take 1 ms.
+    """
+    tables = TABLES[level]
+    depth = max((i for i, table in enumerate(tables) if keywords & table.columns.keys()), default=0)
+    own, ancestors = tables[0], tables[1 : depth + 1]
+    names = [k for k in own.columns if k in keywords]
+    link = [own.parent] if ancestors else []
+    for chunk in _chunks(rows.values_list("pk", *link, *(own.columns[k] for k in names))):
+        found = []  # per ancestor table: pk → (parent pk, values)
+        parents = {row[1] for row in chunk} if link else set()
+        for i, table in enumerate(ancestors):
+            found.append(_by_pk(table, parents, keywords, with_parent=i + 1 < len(ancestors)))
+            parents = {parent for parent, _ in found[i].values()}
+        for row in chunk:
+            values = dict(zip(names, row[1 + len(link) :]))
+            values["pk"] = row[0]
+            parent = row[1] if link else None
+            for table_rows in found:
+                parent, more = table_rows[parent]
+                values.update(more)
+            yield values
 
 
-def stored_header(level: str, row) -> dict:
-    """The DICOM JSON of one instance under the row: the source of keys the index has no column for."""
+def _chunks(rows: QuerySet) -> Iterator[list[tuple]]:
+    """The rows, CHUNK at a time: one plain query when they are that few (most C-FINDs), else
+    from a server-side cursor, which costs three more round trips but bounds the memory."""
+    first = list(rows[: CHUNK + 1])
+    if len(first) <= CHUNK:
+        yield first
+        return
+    cursor = rows.iterator(chunk_size=CHUNK)
+    while chunk := list(islice(cursor, CHUNK)):
+        yield chunk
+
+
+class AnyOf(Lookup):
+    """``column = ANY(%s)``, the values bound as one array: ``__in`` binds and quotes one
+    parameter per value, 4 ms of CPU for the 400 patients of a 30-day range."""
+
+    lookup_name = "any_of"
+    prepare_rhs = False
+
+    def get_db_prep_lookup(self, value, connection):
+        return "%s", [list(value)]
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} = ANY({rhs})", [*lhs_params, *rhs_params]
+
+
+for _ancestor in (Patient, Study, Series):
+    _ancestor._meta.pk.register_lookup(AnyOf)
+
+
+def _by_pk(table: Table, pks: set, keywords: set[str], with_parent: bool) -> dict:
+    names = [k for k in table.columns if k in keywords]
+    link = [table.parent] if with_parent else []
+    rows = table.model.objects.filter(pk__any_of=pks) if connection.vendor == "postgresql" else table.model.objects.filter(pk__in=pks)
+    rows = rows.values_list("pk", *link, *(table.columns[k] for k in names))
+    return {row[0]: (row[1] if link else None, dict(zip(names, row[1 + len(link) :]))) for row in rows}
+
+
+def stored_header(level: str, pk: int) -> dict:
+    """The DICOM JSON of one instance under the row ``pk``: the source of keys the index has no column for."""
     if level == IMAGE:
-        instances = Instance.objects.filter(pk=row.pk)
+        instances = Instance.objects.filter(pk=pk)
     elif level == SERIES:
-        instances = Instance.objects.filter(series=row)
+        instances = Instance.objects.filter(series=pk)
     elif level == STUDY:
-        instances = Instance.objects.filter(series__study=row)
+        instances = Instance.objects.filter(series__study=pk)
     else:
-        instances = Instance.objects.filter(series__study__patient=row)
+        instances = Instance.objects.filter(series__study__patient=pk)
     return instances.order_by("id").values_list("dicom_json", flat=True).first() or {}
 
 
@@ -230,20 +308,41 @@ def response_plan(identifier: Dataset) -> list[tuple]:
     return plan
 
 
-def response(level: str, row, identifier: Dataset, plan: list[tuple] | None = None) -> Dataset:
-    """One pending answer: every key of the identifier, with this row's value or zero-length."""
-    known = index_values(level, row)
+def index_encoder(level: str, plan: list[tuple], transfer_syntax) -> IdentifierEncoder | None:
+    """An encoder writing every answer from index values alone; None when a key needs the stored
+    header, or the context's transfer syntax is not Little Endian (then pydicom writes each answer)."""
+    if not transfer_syntax.is_little_endian or transfer_syntax.is_deflated:
+        return None
+    encoder = IdentifierEncoder(explicit_vr=not transfer_syntax.is_implicit_VR)
+    encoder.constant(0x00080005, "CS", ANSWER_CHARSET)
+    encoder.constant(0x00080054, "AE", settings.DICOM_AE_TITLE)
+    try:
+        for tag, vr, keyword in plan:
+            if tag == 0x00080052:
+                encoder.constant(tag, "CS", level)
+            elif keyword in INDEX_KEYWORDS[level]:
+                encoder.value(tag, vr, keyword)
+            elif tag != 0x00080054:
+                return None
+    except Unencodable:
+        return None
+    return encoder.freeze()
+
+
+def response(level: str, known: dict, plan: list[tuple]) -> Dataset:
+    """One pending answer: every key of the plan, with this row's value or zero-length
+    (``known``: the row's index values, from index_rows)."""
     header = None
     answer = Dataset()
-    answer.add_new(0x00080005, "CS", "ISO_IR 192")  # UTF-8: names are stored as Unicode (PS3.5 6.1.2.3)
-    for tag, vr, keyword in plan if plan is not None else response_plan(identifier):
+    answer.add_new(0x00080005, "CS", ANSWER_CHARSET)
+    for tag, vr, keyword in plan:
         if tag == 0x00080052:
             answer.add_new(tag, "CS", level)
         elif keyword in known:
             _set(answer, tag, vr, known[keyword])
         else:
             if header is None:
-                header = stored_header(level, row)
+                header = stored_header(level, known["pk"])
             _set_from_json(answer, tag, vr, header.get(f"{int(tag):08X}"))
     answer.add_new(0x00080054, "AE", settings.DICOM_AE_TITLE)  # Retrieve AE Title: where to C-MOVE/C-GET it from (PS3.4 C.4.1.1.3.2)
     return answer
@@ -304,16 +403,9 @@ def handle_find(event) -> Iterator[tuple]:
             logger.warning("C-FIND from %s: undecodable identifier: %s", peer_label(assoc), exc)
             yield status(IDENTIFIER_DOES_NOT_MATCH, "the identifier cannot be decoded"), None
             return
-        count = 0
-        plan = response_plan(identifier)
-        for row in rows.iterator(chunk_size=200):
-            # PS3.4 C.4.1.2.3: after C-CANCEL, answer Cancel (0xFE00) and stop.
-            if event.is_cancelled:
-                logger.info("C-FIND from %s cancelled after %d matches", peer_label(assoc), count)
-                yield CANCELLED, None
-                return
-            yield PENDING, response(level, row, identifier, plan)
-            count += 1
+        count = yield from _answer(event, level, rows, identifier)
+        if count is None:
+            return
         logger.info("C-FIND from %s at %s level: %d matches", peer_label(assoc), level, count)
         audit_events.find_answered(assoc, level, matches=count)
         yield 0x0000, None
@@ -325,3 +417,34 @@ def handle_find(event) -> Iterator[tuple]:
             close_old_connections()
         except DatabaseError:
             pass
+
+
+def _answer(event, level: str, rows: QuerySet, identifier: Dataset) -> Generator[tuple, None, int | None]:
+    """Send one Pending response per match; the number sent, or None if the C-FIND ended early.
+
+    The responses go out through stream.PendingResponses rather than one yield each: pynetdicom
+    would encode a command set, a Dataset and two PDUs per match. Only a final status is yielded.
+    """
+    assoc, context = event.assoc, event.context
+    plan = response_plan(identifier)
+    encoder = index_encoder(level, plan, context.transfer_syntax)
+    keywords = {keyword for _, _, keyword in plan}
+    answers = PendingResponses(assoc, context.context_id, event.request)
+    for values in index_rows(level, rows, keywords):
+        # PS3.4 C.4.1.2.3: after C-CANCEL, answer Cancel (0xFE00) and stop; responses not yet
+        # handed to the DUL are dropped.
+        if event.is_cancelled:
+            answers.discard()
+            logger.info("C-FIND from %s cancelled after %d matches", peer_label(assoc), answers.count)
+            yield CANCELLED, None
+            return None
+        if encoder is not None:
+            identifier_bytes = encoder.encode(values)
+        else:
+            ts = context.transfer_syntax
+            identifier_bytes = encode(response(level, values, plan), ts.is_implicit_VR, ts.is_little_endian, ts.is_deflated)
+        if not answers.add(identifier_bytes):
+            return None  # aborted, or the peer asked to release: nothing more to say
+    if not answers.flush():
+        return None
+    return answers.count

@@ -21,6 +21,12 @@ association, and each wake-up takes the GIL from the thread running ingest. Here
 thread blocks in select() on its socket and a wake-up pipe, and the association thread on an
 Event set whenever the DUL hands it something; both still look around every 50 ms for
 timers (ARTIM, network timeout) and shutdown.
+
+Two more changes serve C-FIND responses streamed by studies/dimse/stream.py: a P-DATA request
+that arrives as encoded PDUs (``EncodedPData``) is written as it is, by the state machine's
+DT-1/AR-7 transitions; and while there is something to send in Sta6 the DUL still reads
+what the peer sends first, so a C-CANCEL is not stuck behind hundreds of queued responses
+(pynetdicom reads the socket only when nothing waits to be sent).
 """
 from __future__ import annotations
 
@@ -38,8 +44,10 @@ from django.db import connections
 from pynetdicom.association import Association
 from pynetdicom.dimse import DIMSEServiceProvider
 from pynetdicom.dul import DULServiceProvider
+from pynetdicom.fsm import StateMachine
 
 from studies.dimse import spool
+from studies.dimse.stream import EncodedPData
 
 QUICKACK = getattr(socket, "TCP_QUICKACK", 0)  # Linux only; elsewhere the peer's Nagle stall stays
 
@@ -124,6 +132,23 @@ def peer_label(assoc: Association) -> str:
     return f'AE "{title}" at {where}' if title else f"a peer at {where}"
 
 
+class StreamingStateMachine(StateMachine):
+    """pynetdicom's state machine, writing ``EncodedPData`` requests without re-encoding them."""
+
+    def do_action(self, event: str) -> None:
+        # PS3.8 Table 9-10: Sta6 + Evt9 is DT-1 and Sta8 + Evt9 is AR-7, both "send P-DATA-TF
+        # PDU" and stay in the same state; every other pair goes to pynetdicom's table.
+        if event == "Evt9" and self.current_state in ("Sta6", "Sta8"):
+            queued = self.dul.to_provider_queue
+            primitive = queued.queue[0] if queued.queue else None  # the request _process_recv_primitive saw
+            if isinstance(primitive, EncodedPData):
+                queued.get(False)
+                self.dul.socket.send(primitive.encoded)  # on failure it queues Evt17 (connection closed)
+                primitive.sent.set()
+                return
+        super().do_action(event)
+
+
 class LimitedDUL(DULServiceProvider):
     """pynetdicom's upper layer with bounded PDU lengths and reads that time out."""
 
@@ -143,6 +168,7 @@ class LimitedDUL(DULServiceProvider):
         self._wake_read, self._wake_write = os.pipe()
         os.set_blocking(self._wake_read, False)
         os.set_blocking(self._wake_write, False)
+        self.state_machine = StreamingStateMachine(self)
 
     def run_reactor(self) -> None:
         try:
@@ -172,6 +198,24 @@ class LimitedDUL(DULServiceProvider):
                 os.close(self._wake_read)
                 os.close(self._wake_write)
                 self._wake_read = self._wake_write = None
+
+    def _process_recv_primitive(self) -> bool:
+        # run_reactor sends what is queued before it reads the socket; while data transfer
+        # streams responses, read first (a C-CANCEL, an A-ABORT), then send.
+        if self.state_machine.current_state == "Sta6" and not self.to_provider_queue.empty() and self.peer_has_data():
+            return False
+        return super()._process_recv_primitive()
+
+    def peer_has_data(self) -> bool:
+        """Whether the peer sent something this thread has not read yet."""
+        raw = self.socket.socket if self.socket is not None else None
+        if raw is None or raw.fileno() < 0:
+            return False
+        try:
+            readable, _, _ = select.select([raw], [], [], 0)
+        except (OSError, ValueError):  # closed under us: the normal path reports it
+            return False
+        return bool(readable)
 
     def _is_transport_event(self) -> bool:
         # Called by run_reactor when no local primitive is waiting: block here (not in a
