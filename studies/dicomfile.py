@@ -66,7 +66,7 @@ def read_header(path: Path) -> Header:
     """
     size = path.stat().st_size
     with open(path, "rb") as fp:
-        file_meta, meta_offset, dataset_offset = _read_file_meta(fp)
+        file_meta, meta_offset, dataset_offset = read_file_meta(fp)
         fp.seek(0)
         try:
             dataset = read_partial(fp, stop_when=_at_pixel_data, force=True)
@@ -87,7 +87,7 @@ def read_header(path: Path) -> Header:
     return header
 
 
-def _read_file_meta(fp) -> tuple[FileMetaDataset | None, int, int]:
+def read_file_meta(fp) -> tuple[FileMetaDataset | None, int, int]:
     """The File Meta group (or None), where it starts and where the dataset starts."""
     try:
         preamble = read_preamble(fp, force=True)

@@ -20,20 +20,22 @@ from django.contrib.auth import get_user_model
 from django.core.files.base import File
 from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
-from pydicom import Dataset
+from pydicom import Dataset, dcmread
 from pydicom.dataset import FileMetaDataset
 from pydicom.filewriter import write_file_meta_info
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID
 
-from studies.dicomfile import Header, InvalidDicom, NotDicom, check_nesting, read_header
+from studies.dicomfile import Header, InvalidDicom, NotDicom, check_nesting, read_file_meta, read_header
 from studies.completeness import schedule_completion_check
 from studies.dicomjson import header_json
 from studies.indexsql import (
     StoredCopy,
+    add_to_series,
     count_instance,
     grant_access,
     insert_instance,
-    known_series,
+    lookup,
+    single_statement,
     stored_copy,
     study_and_access,
 )
@@ -108,9 +110,12 @@ def _store(path: Path, header: Header, origin: Origin) -> IngestResult:
     content = NormalizedDicomFile(path, header)
     if not _may_add_to_study(origin, ids["study_instance_uid"]):
         return IngestResult(Outcome.REJECTED, "the instance belongs to a study you may not add to", "not-authorized", **ids)
-    existing = stored_copy(ids["sop_instance_uid"])
-    if existing is not None and not _replaces(existing, content):
-        return _duplicate(existing, content.sha256(), ids)
+    known = lookup(ids["sop_instance_uid"], str(ds.SeriesInstanceUID))
+    existing = known.copy
+    if existing is not None:
+        answer = _duplicate(existing, content, ids)
+        if answer.ok or settings.LUMEN_DUPLICATE_POLICY != "overwrite":
+            return answer
     try:
         attributes = instance_attributes(header)  # built before the write: it may read deferred values
     except InvalidDicom as exc:
@@ -125,14 +130,14 @@ def _store(path: Path, header: Header, origin: Origin) -> IngestResult:
         if existing is not None:
             instance_id = _replace(existing, attributes, key, content, origin)
         else:
-            instance_id = _index(header, attributes, key, content, origin)
+            instance_id = _index(header, attributes, key, content, origin, known.series)
     except IntegrityError:
         storage.delete(key)
         # Another association stored the same SOP Instance UID a moment ago.
         existing = stored_copy(ids["sop_instance_uid"])
         if existing is None:
             raise
-        return _duplicate(existing, content.sha256(), ids)
+        return _duplicate(existing, content, ids)
     except OperationalError as exc:
         storage.delete(key)
         logger.error("index write failed for %s: %s", ids["sop_instance_uid"], exc)
@@ -159,13 +164,10 @@ def _may_add_to_study(origin: Origin, study_uid: str) -> bool:
     return user is not None and visible_studies(user).filter(pk=study_id).exists()
 
 
-def _replaces(existing: StoredCopy, content: "NormalizedDicomFile") -> bool:
-    """The duplicate policy (LUMEN_DUPLICATE_POLICY), written down once: may new bytes replace stored ones?"""
-    return settings.LUMEN_DUPLICATE_POLICY == "overwrite" and existing.sha256 != content.sha256()
-
-
-def _duplicate(existing: StoredCopy, sha256: str, ids: dict) -> IngestResult:
-    if existing.sha256 == sha256:
+def _duplicate(existing: StoredCopy, content: "NormalizedDicomFile", ids: dict) -> IngestResult:
+    """The duplicate policy (LUMEN_DUPLICATE_POLICY), written down once: the same dataset is
+    "already stored"; another one is a conflict, which the overwrite policy turns into a replacement."""
+    if _same_dataset(existing, content):
         return IngestResult(Outcome.ALREADY_STORED, "identical copy already stored", "", instance_id=existing.id, **ids)
     return IngestResult(
         Outcome.REJECTED,
@@ -174,6 +176,48 @@ def _duplicate(existing: StoredCopy, sha256: str, ids: dict) -> IngestResult:
         instance_id=existing.id,
         **ids,
     )
+
+
+def _same_dataset(existing: StoredCopy, content: "NormalizedDicomFile") -> bool:
+    """The same instance: same transfer syntax and the same data elements; the File Meta does not count.
+
+    Each sender writes a File Meta of its own (implementation UID and version, source AE), and
+    some re-encode what they send (DCMTK gives undefined-length sequences explicit lengths), so
+    an instance imported from a file and then sent by a modality differs in bytes, not in content.
+    Cheapest first: the whole file (the same sender again), the dataset bytes, then the elements
+    decoded. Only duplicates from another sender get past the first test: rare enough not to
+    cost every instance a second hash or a column.
+    """
+    if existing.sha256 == content.sha256():
+        return True
+    if existing.transfer_syntax_uid != content.header.transfer_syntax_uid:
+        return False
+    stored = Path(dicom_storage().path(existing.storage_key))
+    try:
+        if _dataset_sha256(stored) == content.dataset_sha256():
+            return True
+        return _elements(stored) == _elements(content.path)
+    except Exception as exc:  # noqa: BLE001 - an unreadable copy is not the same: the policy decides
+        logger.error("cannot compare %s with the stored copy %s: %s", content.header.dataset.SOPInstanceUID, existing.storage_key, exc)
+        return False
+
+
+def _elements(path: Path) -> Dataset:
+    """The whole dataset decoded, without group lengths (retired, PS3.5 7.2; senders add or drop them)."""
+    dataset = dcmread(path, force=True)
+    for tag in [tag for tag in dataset.keys() if tag.element == 0]:
+        del dataset[tag]
+    return dataset
+
+
+def _dataset_sha256(path: Path, offset: int | None = None) -> str:
+    """SHA-256 of a file's bytes after its preamble and File Meta: the dataset as sent."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as source:
+        source.seek(read_file_meta(source)[2] if offset is None else offset)
+        while chunk := source.read(CHUNK_SIZE):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 class NormalizedDicomFile(File):
@@ -205,10 +249,15 @@ class NormalizedDicomFile(File):
         self._hash = digest
 
     def sha256(self) -> str:
+        """Of the whole file as stored (models.Instance.sha256)."""
         if self._hash is None:
             for _ in self.chunks():
                 pass
         return self._hash.hexdigest()
+
+    def dataset_sha256(self) -> str:
+        """Of the dataset bytes alone, what two senders of the same instance have in common."""
+        return _dataset_sha256(self.path, self.header.dataset_offset)
 
     def open(self, mode=None):  # noqa: A003 - Django's File API
         return self
@@ -237,27 +286,38 @@ def _file_meta_bytes(path: Path, header: Header) -> bytes:
 # --- The index rows -------------------------------------------------------------------------
 
 
-def _index(header: Header, attributes: dict, key: str, content: NormalizedDicomFile, origin: Origin) -> int:
-    """Write the index rows of a stored file in one transaction; returns the instance id."""
+def _index(header: Header, attributes: dict, key: str, content: NormalizedDicomFile, origin: Origin, series=None) -> int:
+    """Write the index rows of a stored file in one transaction; returns the instance id.
+
+    ``series``: (series id, study id) if ``lookup`` found the series: the instances of a
+    running transfer after its first take the one-statement path.
+    """
+    values = {
+        "storage_key": key,
+        "file_size": content.size,
+        "sha256": content.sha256(),
+        "upload_job_id": origin.upload_job_id,
+        "uploaded_by_id": origin.user_id,
+        "calling_ae_title": origin.calling_ae_title,
+        "peer_address": origin.peer_address,
+        **attributes,
+    }
+    if series is not None and single_statement():
+        added = add_to_series(values, series_id=series[0], user_id=origin.user_id, reopen=not origin.internal)
+        if added is not None:
+            instance_id, study_id, completion_due = added
+            if completion_due is not None:
+                schedule_completion_check(study_id=study_id, due=completion_due)
+            return instance_id
+        series = None  # deleted meanwhile: made again below
     with transaction.atomic():
-        series_id, study_id, series_created = _series_row(header.dataset, origin)
-        instance_id = insert_instance(
-            {
-                "series_id": series_id,
-                "storage_key": key,
-                "file_size": content.size,
-                "sha256": content.sha256(),
-                "upload_job_id": origin.upload_job_id,
-                "uploaded_by_id": origin.user_id,
-                "calling_ae_title": origin.calling_ae_title,
-                "peer_address": origin.peer_address,
-                **attributes,
-            }
-        )
-        if origin.user_id is not None:
-            grant_access(user_id=origin.user_id, study_id=study_id)
+        series_id, study_id, series_created = _series_row(header.dataset, origin, series)
+        # Counters first: the series row, then the study row, then the instance, in every path (no deadlock).
         # Lumen's own SR does not make a complete study "received" again (no second webhook).
         completion_due = count_instance(series_id=series_id, study_id=study_id, new_series=series_created, reopen=not origin.internal)
+        instance_id = insert_instance({"series_id": series_id, **values})
+        if origin.user_id is not None:
+            grant_access(user_id=origin.user_id, study_id=study_id)
         if completion_due is not None:
             # The first instance since the study was last complete: one completion check, not one per instance.
             schedule_completion_check(study_id=study_id, due=completion_due)
@@ -271,9 +331,8 @@ def _index(header: Header, attributes: dict, key: str, content: NormalizedDicomF
     return instance_id
 
 
-def _series_row(ds: Dataset, origin: Origin) -> tuple[int, int, bool]:
-    """(series id, study id, created): one query for a series already known, as in a running transfer."""
-    known = known_series(str(ds.SeriesInstanceUID))
+def _series_row(ds: Dataset, origin: Origin, known: tuple[int, int] | None) -> tuple[int, int, bool]:
+    """(series id, study id, created), creating patient, study and series rows as needed."""
     if known is not None:
         return known[0], known[1], False
     patient = _patient(ds)

@@ -119,6 +119,8 @@ class Instance(models.Model):
     # The stored file.
     storage_key = models.CharField(max_length=300, unique=True)
     file_size = models.PositiveBigIntegerField()
+    # Of the whole stored file (zeroed preamble, File Meta, dataset): ETags, integrity checks.
+    # Duplicates are judged on the dataset instead (ingest._same_dataset): File Meta differs by sender.
     sha256 = models.CharField(max_length=64)
     # PS3.18 F.2 DICOM JSON of the whole header, bulk data left out: metadata answers never reopen files.
     dicom_json = models.JSONField(default=dict)

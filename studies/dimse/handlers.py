@@ -1,12 +1,12 @@
 """The listener's event handlers: plain functions that answer with explicit DICOM statuses.
 
 C-STORE hands the spooled file to the ingest funnel and answers Success only once ingest
-says the instance is stored (or was already, byte for byte): the file is durable and its
-index row committed. Every failure names the peer and the reason in the log and in the
+says the instance is stored (or was already: the same dataset, whatever File Meta the
+sender wrote): the file is durable and its index row committed. Every failure names the peer and the reason in the log and in the
 response's Error Comment (0000,0902), which modalities show to their operator.
 
 Statuses (PS3.4 B.2.3, Table B.2-1):
-  0x0000 Success                    stored, or an identical copy was already stored
+  0x0000 Success                    stored, or the same dataset was already stored
   0xA700 Refused: Out of Resources  disk or database unavailable: the sender should retry later
   0xC000 Error: Cannot Understand   the dataset cannot be archived (malformed, truncated,
                                     missing or invalid UIDs, nesting too deep, a DICOMDIR)

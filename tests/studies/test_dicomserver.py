@@ -23,6 +23,7 @@ from pynetdicom import AE, _config
 from pynetdicom.sop_class import CTImageStorage
 
 from studies.dicomfile import read_header
+from studies.ingest import Origin, Outcome, ingest_file
 from studies.models import Instance, Patient, Series, Study
 from studies.storage import dicom_storage
 from tests.conftest import CT_ABDOMEN, CT_HEAD, PYTHON, REPO, SAMPLES, archived_files, free_port, require_tool
@@ -180,6 +181,29 @@ def test_two_associations_sending_the_same_study_at_once_make_one_hierarchy(star
     assert series.number_of_series_related_instances == len(files)
     assert study.number_of_study_related_instances == len(files)
     assert study.number_of_study_related_series == 1
+
+
+@pytest.mark.parametrize(
+    "folder", [CT_HEAD, CT_ABDOMEN], ids=["same-dataset-bytes", "sequences-re-encoded-by-storescu"]
+)
+def test_an_instance_imported_from_a_file_then_sent_by_a_modality_is_already_stored(start_listener, data_dir, folder):
+    # The File Meta differs (storescu's implementation UID, not the file's), and storescu gives
+    # the abdomen slice's undefined-length sequences explicit lengths: the same instance all the same.
+    path = series_files(folder)[0]
+    imported = ingest_file(path, origin=Origin(user_id=None, calling_ae_title=""))
+    assert imported.outcome is Outcome.STORED
+    row_before = Instance.objects.values().get()
+    file_before = archived_files(data_dir)[0].read_bytes()
+    listener = start_listener()
+
+    result = storescu(listener, [path], calling_ae="CT_SCANNER")
+
+    assert result.returncode == 0, result.stderr
+    assert "refused" not in listener.log_when("association from", "released")  # answered 0x0000, not 0xC002
+    assert "0xC002" not in result.stdout + result.stderr
+    assert Instance.objects.values().get() == row_before  # no new row, the imported one untouched
+    assert [p.read_bytes() for p in archived_files(data_dir)] == [file_before]  # no second file
+    assert list((data_dir / "spool" / "dicom").iterdir()) == []
 
 
 def send_raw(listener: Listener, files: list[Path], monkeypatch) -> list[int]:

@@ -7,6 +7,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
+from studies.dicomfile import read_header
 from studies.ingest import Origin, Outcome, ingest_file
 from studies.models import Instance, Patient, Series, Study
 from tests.conftest import CT_ABDOMEN, archived_files
@@ -162,6 +163,33 @@ def test_the_same_uid_with_different_bytes_keeps_the_first(tmp_path, data_dir):
     assert "different content" in result.reason and "first copy is kept" in result.reason
     assert [p.read_bytes() for p in archived_files(data_dir)] == [stored_before]
     assert Instance.objects.get().dicom_json["00100010"]["Value"] == [{"Alphabetic": "First^Version"}]
+
+
+@pytest.mark.parametrize("policy", ["keep-first", "overwrite"])
+def test_the_same_dataset_from_another_sender_is_already_stored_whatever_the_policy(tmp_path, data_dir, settings, policy):
+    # Another toolkit writes its own File Meta and gives the sequence an explicit length: same instance.
+    settings.LUMEN_DUPLICATE_POLICY = policy
+    ds = small_dataset()
+    item = Dataset()
+    item.CodeValue = "T-D0050"
+    ds.AnatomicRegionSequence = Sequence([item])
+    ds["AnatomicRegionSequence"].is_undefined_length = True
+    ds.file_meta.ImplementationClassUID = "1.2.826.0.1.3680043.9.1"
+    first_path = write(ds, tmp_path / "from-the-cd.dcm")
+    ds["AnatomicRegionSequence"].is_undefined_length = False
+    ds.file_meta.ImplementationClassUID = "1.2.826.0.1.3680043.9.2"
+    ds.file_meta.SourceApplicationEntityTitle = "CT_SCANNER"
+    second_path = write(ds, tmp_path / "from-the-modality.dcm")
+    datasets = [path.read_bytes()[read_header(path).dataset_offset :] for path in (first_path, second_path)]
+    assert datasets[0] != datasets[1]  # not even the dataset bytes are the same
+    first = ingest_file(first_path, origin=Origin())
+    stored_before = archived_files(data_dir)[0].read_bytes()
+
+    second = ingest_file(second_path, origin=Origin(calling_ae_title="CT_SCANNER"))
+
+    assert (second.outcome, second.instance_id) == (Outcome.ALREADY_STORED, first.instance_id)
+    assert [p.read_bytes() for p in archived_files(data_dir)] == [stored_before]
+    assert Instance.objects.get().calling_ae_title == ""  # the first row, untouched
 
 
 def test_the_overwrite_policy_replaces_the_file_and_removes_the_old_one(tmp_path, data_dir, settings, django_capture_on_commit_callbacks):
