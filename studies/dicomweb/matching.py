@@ -17,7 +17,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Lookup, Q, QuerySet
+from django.db.models.lookups import In
 
 from studies.dicomweb.auth import DicomwebError
 from studies.dicomweb.dicomjson import keyword_of, tag_of
@@ -248,9 +249,38 @@ def _of_patients(path: str, patient_match: Q) -> Q:
     """
     ids = list(Patient.objects.filter(patient_match).values_list("pk", flat=True)[: PATIENT_LOOKUP_MAX + 1])
     owner = path[: -len("__patient_name")]  # "patient", "study__patient", "series__study__patient"
+    if len(ids) <= UNSIZED_AT_MOST:
+        return Q(AnyOfUnsized(F(owner), ids))
     if len(ids) <= PATIENT_LOOKUP_MAX:
         return Q(**{f"{owner}__in": ids})
     return Q(**{f"{owner}__in": Patient.objects.filter(patient_match)})
+
+
+# Up to this many patients, their studies are fetched by patient and sorted (AnyOfUnsized).
+UNSIZED_AT_MOST = 500
+
+
+class AnyOfUnsized(Lookup):
+    """``lhs`` is one of the integer keys ``rhs``, in an array whose length PostgreSQL cannot see
+    (``= ANY(ARRAY(SELECT unnest(...)))``).
+
+    Knowing that a few hundred patients have ~600 of 100,000 studies, the planner walks the study
+    date index newest first for QIDO's first page, betting the matches are spread evenly: 20,000
+    rows read for WILL* (24-46 ms at load 4). Not knowing, it fetches those studies by patient
+    and sorts them (6-8 ms). Past a few hundred patients the walk is as good or better (measured:
+    ~2,000 patients, 23-35 ms either way), so larger lists keep ``IN``.
+    """
+
+    lookup_name = "any_of_unsized"
+    prepare_rhs = False
+
+    def as_postgresql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        keys = "{" + ",".join(str(int(key)) for key in self.rhs) + "}"
+        return f"{lhs} = ANY(ARRAY(SELECT unnest(%s::bigint[])))", [*lhs_params, keys]
+
+    def as_sql(self, compiler, connection):
+        return compiler.compile(In(self.lhs, list(self.rhs)))
 
 
 def _integer(path: str, value: str) -> Q:
