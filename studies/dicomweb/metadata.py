@@ -228,13 +228,12 @@ def _printed(instances, **extra):
     ``_metadata_texts`` needs to splice the added attributes in (and ``extra`` last)."""
     return instances.annotate(
         text=Cast("dicom_json", TextField()),
-        after_syntax=NextKey("00083002"),
-        after_pixels=NextKey(PIXEL_DATA),
+        after=NextKeys("00083002", PIXEL_DATA),
         has_own=HasAnyKey("00083002", PIXEL_DATA),
         bits=StoredElement("00280100"),
         **extra,
     ).values_list(
-        "text", "after_syntax", "after_pixels", "has_own", "bits", "transfer_syntax_uid", "rows", "columns",
+        "text", "after", "has_own", "bits", "transfer_syntax_uid", "rows", "columns",
         "sop_instance_uid", "series__series_instance_uid", "series__study__study_instance_uid", *extra,
     )  # fmt: skip
 
@@ -244,7 +243,8 @@ def _metadata_texts(rows, base: str):
     adds spliced in as text at their place in tag order (PS3.18 F.2.2 wants the attributes
     sorted). No decoding and re-encoding of every header in Python: a 140-slice series is 1.4 MB
     of JSON. A header the splice cannot place safely takes the exact path instead."""
-    for text, after_syntax, after_pixels, has_own, bits, syntax, n_rows, columns, sop_uid, series_uid, study_uid in rows:
+    for text, after, has_own, bits, syntax, n_rows, columns, sop_uid, series_uid, study_uid in rows:
+        after_syntax, after_pixels = (key or None for key in after.split(","))
         spliced = None if has_own else _splice(text, after_syntax, '"00083002": ' + json.dumps(dj.element("UI", syntax)))
         if spliced is not None and n_rows and columns:
             bits_value = ((bits or {}).get("Value") or [16])[0]
@@ -272,18 +272,20 @@ def _splice(text: str, before_key: str | None, member: str) -> str | None:
     return text[:at] + member + ", " + text[at:]
 
 
-class NextKey(Func):
-    """PostgreSQL: the smallest top-level key of ``dicom_json`` above ``tag`` (NULL if none)."""
+class NextKeys(Func):
+    """PostgreSQL: for each tag, the smallest top-level key of ``dicom_json`` above it ("" if none),
+    comma-separated: one pass over the keys for both (two passes cost ~5 ms more for 140 CT headers)."""
 
     output_field = CharField()
 
-    def __init__(self, tag: str):
-        self.tag = tag
+    def __init__(self, *tags: str):
+        self.tags = tags
         super().__init__(F("dicom_json"))
 
     def as_sql(self, compiler, connection, **extra):
         sql, params = compiler.compile(self.source_expressions[0])
-        return f"(SELECT min(k) FROM jsonb_object_keys({sql}) AS k WHERE k > %s)", [*params, self.tag]
+        firsts = ", ',', ".join("min(k) FILTER (WHERE k > %s)" for _ in self.tags)
+        return f"(SELECT concat({firsts}) FROM jsonb_object_keys({sql}) AS k)", [*params, *self.tags]
 
 
 class HasAnyKey(Func):
