@@ -6,7 +6,7 @@ one worker (so that its memory is the web process's memory) and times, with
 ``Authorization: Token`` over one keep-alive connection:
 
 - ``GET .../series/{se}/metadata`` (target p95 ≤ 30 ms): the kept answer, and the answer
-  built anew (the kept one deleted before each request: what the first viewer of a series waits);
+  built anew (the series row written before each request: what the first viewer after a change waits);
 - ``GET .../instances/{sop}`` as ``multipart/related; type="application/dicom"`` (p95 ≤ 10 ms);
 - ``GET .../instances/{sop}/frames/1`` for each of the 140 slices in turn, as the viewer loads a
   series (Cornerstone's Accept header): time per frame request and for the whole series;
@@ -81,13 +81,17 @@ def line(what: str, timings: list[float], size: int, target: float) -> None:
           f"max {max(timings):6.1f} ms  (target p95 ≤ {target:.0f} ms: {'met' if p95 <= target else 'NOT met'})  [{load()}]")
 
 
-def timed_rebuilt(session, url: str, count: int) -> tuple[list[float], int]:
-    """The metadata answer built anew each time: the kept one is deleted first (not timed)."""
-    from studies.models import SeriesMetadata
+def timed_rebuilt(session, url: str, series_id: int, count: int) -> tuple[list[float], int]:
+    """The metadata answer built anew each time: before each request (not timed) the series row
+    is written, as a change would, so the kept answer (in the database and in the worker's
+    memory) is stale."""
+    from django.db.models import F
+
+    from studies.models import Series
 
     timings, size = [], 0
     for _ in range(count):
-        SeriesMetadata.objects.all().delete()
+        Series.objects.filter(pk=series_id).update(series_description=F("series_description"))
         found, size = timed(session, url, "application/dicom+json", 1)
         timings += found
     return timings, size
@@ -199,7 +203,7 @@ def main() -> None:
         timed(session, instance_url, 'multipart/related; type="application/dicom"', 3)
         print(f"\nWADO-RS, gunicorn 1 worker, Token auth, one keep-alive connection, {args.requests} requests each:")
         line("series /metadata (140 instances), kept", *timed(session, f"{series_url}/metadata", "application/dicom+json", args.requests), 30)
-        line("series /metadata, built anew each time", *timed_rebuilt(session, f"{series_url}/metadata", args.requests), 30)
+        line("series /metadata, built anew each time", *timed_rebuilt(session, f"{series_url}/metadata", series.pk, args.requests), 30)
         line("instance, multipart/related application/dicom",
              *timed(session, instance_url, 'multipart/related; type="application/dicom"', args.requests), 10)
         line("instance, bare application/dicom", *timed(session, instance_url, "application/dicom", args.requests), 10)
