@@ -45,6 +45,11 @@ DEFAULT_SYNTAX = {
     "image/dicom-rle": "1.2.840.10008.1.2.5",
 }
 PIXEL_DATA = "7FE00010"
+# A SOP instance's frames never change under its URL (as for rendered frames,
+# studies/api/rendering.py), so a reopened study loads them from the browser's cache instead of
+# 140 requests; "private": patient data behind a login, never for shared caches. Opening the
+# viewer still audits the access (the series metadata is not cached).
+FRAMES_CACHE_CONTROL = "private, max-age=31536000, immutable"
 # Stored files go out in reads of this size: one socket write per chunk, so few per instance.
 FILE_CHUNK = 1024 * 1024
 
@@ -255,7 +260,10 @@ def frames_response(request, pixels: PixelData, numbers: list[int], *, series_id
     boundary = new_boundary()
     bodies = ([first] if i == 0 else _frame(pixels, n - 1, choice.stored) for i, n in enumerate(numbers))
     parts = (Part({"Content-Type": part_type}, body) for body in bodies)
-    return StreamingHttpResponse(write_multipart(parts, boundary), content_type=content_type(choice.media_type, boundary))
+    response = StreamingHttpResponse(write_multipart(parts, boundary), content_type=content_type(choice.media_type, boundary))
+    response["Cache-Control"] = FRAMES_CACHE_CONTROL
+    response["Vary"] = "Accept"  # the representation follows the Accept header
+    return response
 
 
 def _first_frame(pixels: PixelData, index: int, choice: FrameChoice) -> bytes:

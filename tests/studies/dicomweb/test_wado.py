@@ -151,6 +151,19 @@ def test_a_native_frame_is_the_pixel_data_as_stored(alice, alice_abdomen):
     assert data == dcmread(dicom_storage().path(instance.storage_key)).PixelData
 
 
+def test_frames_are_cached_privately_per_representation_so_a_reopened_study_skips_the_network(alice, alice_abdomen):
+    instance = Instance.objects.select_related("series").first()
+    url = f"/dicomweb/studies/{alice_abdomen}/series/{instance.series.series_instance_uid}/instances/{instance.sop_instance_uid}/frames/1"
+
+    response = session_client(alice).get(url, HTTP_ACCEPT=OCTETS)
+
+    cache_control = {d.strip() for d in response["Cache-Control"].split(",")}
+    assert "private" in cache_control and "public" not in cache_control  # never in a shared cache
+    assert "max-age=31536000" in cache_control
+    vary = {v.strip() for v in response["Vary"].split(",")}
+    assert {"Accept", "Cookie"} <= vary  # another representation or another user's session asks again
+
+
 @pytest.fixture
 def same_image_in_nine_syntaxes(alice):
     """One MR slice stored in nine lossless transfer syntaxes (implicit, big endian, RLE, JPEG-LS, J2K...)."""
