@@ -21,6 +21,7 @@ from django.core.files.base import File
 from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 from pydicom import Dataset, dcmread
+from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import FileMetaDataset
 from pydicom.filewriter import write_file_meta_info
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID
@@ -416,31 +417,62 @@ def series_attributes(ds: Dataset) -> dict:
 
 
 def instance_attributes(header: Header) -> dict:
+    """The instance row's values, read from its DICOM JSON: the header is walked once.
+
+    Reading them with ``ds.get`` first converted ~20 elements with pydicom, which the JSON
+    writer then had to hand to pydicom again (its fast path reads raw elements only).
+    """
     ds = header.dataset
-    position = _floats(ds.get("ImagePositionPatient"), 3)
-    orientation = _floats(ds.get("ImageOrientationPatient"), 6)
+    as_json = dicom_json(ds)
+    values = _JsonValues(as_json)
+    position = _floats(values["ImagePositionPatient"], 3)
+    orientation = _floats(values["ImageOrientationPatient"], 6)
     return {
         "sop_instance_uid": str(ds.SOPInstanceUID),
         "sop_class_uid": str(ds.SOPClassUID),
-        "instance_number": _int(ds.get("InstanceNumber")),
+        "instance_number": _int(values["InstanceNumber"]),
         "transfer_syntax_uid": header.transfer_syntax_uid,
-        "rows": _int(ds.get("Rows")),
-        "columns": _int(ds.get("Columns")),
-        "number_of_frames": _int(ds.get("NumberOfFrames")) or 1,
-        "photometric_interpretation": _text(ds, "PhotometricInterpretation", 16),
+        "rows": _int(values["Rows"]),
+        "columns": _int(values["Columns"]),
+        "number_of_frames": _int(values["NumberOfFrames"]) or 1,
+        "photometric_interpretation": _json_text(values["PhotometricInterpretation"], 16),
         "image_position_patient": position,
         "image_orientation_patient": orientation,
-        "pixel_spacing": _floats(ds.get("PixelSpacing"), 2),
-        "slice_thickness": _float(ds.get("SliceThickness")),
-        "slice_location": _float(ds.get("SliceLocation")),
+        "pixel_spacing": _floats(values["PixelSpacing"], 2),
+        "slice_thickness": _float(values["SliceThickness"]),
+        "slice_location": _float(values["SliceLocation"]),
         "slice_position": slice_position(position, orientation),
-        "acquisition_time": _text(ds, "AcquisitionTime", 32),
-        "window_center": _float(ds.get("WindowCenter")),
-        "window_width": _float(ds.get("WindowWidth")),
-        "rescale_slope": _float(ds.get("RescaleSlope")) or 1.0,
-        "rescale_intercept": _float(ds.get("RescaleIntercept")) or 0.0,
-        "dicom_json": dicom_json(ds),
+        "acquisition_time": _json_text(values["AcquisitionTime"], 32),
+        "window_center": _float(values["WindowCenter"]),
+        "window_width": _float(values["WindowWidth"]),
+        "rescale_slope": _float(values["RescaleSlope"]) or 1.0,
+        "rescale_intercept": _float(values["RescaleIntercept"]) or 0.0,
+        "dicom_json": as_json,
     }
+
+
+class _JsonValues:
+    """``Value`` lists of top-level elements of a DICOM JSON dict, by keyword (None if absent or empty)."""
+
+    _keys: dict[str, str] = {}
+
+    def __init__(self, as_json: dict):
+        self.as_json = as_json
+
+    def __getitem__(self, keyword: str) -> list | None:
+        key = self._keys.get(keyword)
+        if key is None:
+            key = self._keys[keyword] = f"{tag_for_keyword(keyword):08X}"
+        element = self.as_json.get(key)
+        return None if element is None else element.get("Value")
+
+
+def _json_text(values: list | None, limit: int) -> str:
+    """As ``_text``, for a DICOM JSON value list (CS, TM: components joined by a backslash)."""
+    if not values:
+        return ""
+    parts = ("=".join(v.values()) if isinstance(v, dict) else "" if v is None else str(v) for v in values)
+    return "\\".join(parts).replace("\x00", "").strip()[:limit]
 
 
 def dicom_json(ds: Dataset) -> dict:
