@@ -17,4 +17,9 @@ class StudiesConfig(AppConfig):
         folders = (settings.ARCHIVE_DIR, settings.SPOOL_DIR, settings.FILE_UPLOAD_TEMP_DIR, settings.CELERY_QUEUE_DIR, settings.STATIC_ROOT)
         for folder in folders:
             Path(folder).mkdir(parents=True, exist_ok=True)
+        # A completed study's DICOMweb series metadata is built ahead of its first viewer.
+        from studies.dicomweb.metadata import on_study_completed
+        from studies.signals import study_completed
+
+        study_completed.connect(on_study_completed, dispatch_uid="studies.dicomweb_metadata")
 

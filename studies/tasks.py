@@ -37,3 +37,12 @@ def sweep_completions() -> None:
     from studies.completeness import sweep_overdue
 
     sweep_overdue()
+
+
+@shared_task(name="studies.keep_metadata", ignore_result=True)
+def keep_metadata(study_id: int) -> None:
+    """Build a completed study's DICOMweb series metadata before a viewer asks for it. Safe to run
+    twice: a series whose kept answer is current is skipped (studies/dicomweb/metadata.py)."""
+    from studies.dicomweb.metadata import keep_study_metadata
+
+    keep_study_metadata(study_id=study_id)

@@ -15,7 +15,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable
-from functools import cache
+from functools import cache, partial
 
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import BooleanField, CharField, F, Func, TextField
@@ -92,6 +92,40 @@ def kept_series_metadata(request, study_uid: str, series_uid: str) -> StreamingH
     response["Content-Type"] = dj.MEDIA_DICOM_JSON
     response["Content-Length"] = str(len(data))
     return response
+
+
+def keep_study_metadata(*, study_id: int) -> int:
+    """Build and keep the answer of each series of the study that has none at its current version
+    (series up to KEPT_INSTANCES_AT_MOST); how many were built. Run when a study completes
+    (tasks.keep_metadata), so that the first viewer gets a kept answer (~10 ms) instead of a
+    build (~45 ms); safe to run twice or late: what is current is skipped."""
+    if connection.vendor != "postgresql":
+        return 0
+    series = (
+        Series.objects.filter(study_id=study_id)
+        .annotate(current=RawSQL(_version_sql().format(series_id='"studies_series"."id"'), ()))
+        .values_list("pk", "current", "metadata_cache__version")
+    )
+    built = 0
+    for series_id, current, kept_version in series:
+        if current != kept_version and 0 < _instances_in(current) <= KEPT_INSTANCES_AT_MOST:
+            body, version = _built(series_id)
+            if body is not None:
+                _keep(series_id, version, body)
+                built += 1
+    return built
+
+
+def on_study_completed(sender, study, **kwargs) -> None:
+    """studies.signals.study_completed → build the study's metadata in a task, once the completion commits."""
+    if connection.vendor == "postgresql":
+        transaction.on_commit(partial(_enqueue_keep, study.pk), robust=True)
+
+
+def _enqueue_keep(study_id: int) -> None:
+    from studies.tasks import keep_metadata
+
+    keep_metadata.delay(study_id)
 
 
 def _kept_version_query(role: str | None, *, user_id: int, study: str, series: str):

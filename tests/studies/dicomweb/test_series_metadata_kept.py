@@ -144,3 +144,19 @@ def test_a_kept_answer_still_negotiates_its_media_type(alice, series_of_two):
     metadata_of(client, *series_of_two)
     url = f"/dicomweb/studies/{series_of_two[0]}/series/{series_of_two[1]}/metadata"
     assert client.get(url, HTTP_ACCEPT="application/dicom+xml").status_code == 406
+
+
+def test_keeping_a_studys_metadata_builds_what_is_not_current_and_nothing_else(alice, make, series_of_two):
+    from studies.dicomweb.metadata import keep_study_metadata
+
+    study = Study.objects.get()
+    ingest_as(alice, make(study=series_of_two[0]))  # a second series
+    assert keep_study_metadata(study_id=study.pk) == 2
+    assert keep_study_metadata(study_id=study.pk) == 0  # both current
+    Series.objects.filter(series_instance_uid=series_of_two[1]).update(series_description="AXIAL")
+    assert keep_study_metadata(study_id=study.pk) == 1
+
+    kept = SeriesMetadata.objects.get(series__series_instance_uid=series_of_two[1])
+    _, answer = metadata_of(session_client(alice), *series_of_two)
+    assert SeriesMetadata.objects.get(pk=kept.pk).version == kept.version  # served as kept, not rebuilt
+    assert len(answer) == 2
