@@ -9,6 +9,7 @@ import pytest
 from django.db import connection
 from pydicom.uid import generate_uid
 
+from audit.models import AuditEvent
 from studies.models import Instance, Series, SeriesMetadata, Study, StudyAccess
 from tests.studies.dicomweb.conftest import ingest_as, session_client
 
@@ -160,3 +161,21 @@ def test_keeping_a_studys_metadata_builds_what_is_not_current_and_nothing_else(a
     _, answer = metadata_of(session_client(alice), *series_of_two)
     assert SeriesMetadata.objects.get(pk=kept.pk).version == kept.version  # served as kept, not rebuilt
     assert len(answer) == 2
+
+
+def test_a_viewer_revalidating_an_unchanged_answer_gets_a_304_and_a_changed_one_in_full(alice, charlie, make, series_of_two):
+    client = session_client(alice)
+    url = f"/dicomweb/studies/{series_of_two[0]}/series/{series_of_two[1]}/metadata"
+    first = client.get(url)
+    b"".join(first.streaming_content)
+    assert first["Cache-Control"] == "private, no-cache"  # kept by the browser, asked again each time
+
+    again = client.get(url, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 304 and again.content == b"" and again["ETag"] == first["ETag"]
+    assert session_client(charlie).get(url, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 404
+
+    ingest_as(alice, make(study=series_of_two[0], series=series_of_two[1], InstanceNumber=3))
+    changed = client.get(url, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert changed.status_code == 200 and changed["ETag"] != first["ETag"]
+    assert len(json.loads(b"".join(changed.streaming_content))) == 3
+    assert AuditEvent.objects.filter(action="wado", detail__what="metadata").count() == 3  # the 304 too
