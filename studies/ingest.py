@@ -8,6 +8,7 @@ one transaction for the index rows → on any error after the write, delete the 
 from __future__ import annotations
 
 import enum
+import errno
 import hashlib
 import logging
 from dataclasses import dataclass, field
@@ -91,8 +92,13 @@ class IngestResult:
         return self.outcome is not Outcome.REJECTED
 
 
-def ingest_file(path: Path, *, origin: Origin) -> IngestResult:
-    """Store the DICOM file at ``path`` (left untouched) in the archive and index it."""
+def ingest_file(path: Path, *, origin: Origin, may_link: bool = False) -> IngestResult:
+    """Store the DICOM file at ``path`` (left untouched) in the archive and index it.
+
+    ``may_link``: nobody writes to ``path`` any more (a C-STORE spool file); if it already
+    holds exactly the bytes the archive stores, it is hard-linked into the archive instead
+    of copied. The caller still removes ``path`` afterwards.
+    """
     path = Path(path)
     try:
         header = read_header(path)
@@ -102,10 +108,10 @@ def ingest_file(path: Path, *, origin: Origin) -> IngestResult:
         return IngestResult(Outcome.REJECTED, str(exc), exc.code)
     except OSError as exc:
         return IngestResult(Outcome.REJECTED, f"the file cannot be read: {exc.strerror}", "out-of-resources")
-    return _store(path, header, origin)
+    return _store(path, header, origin, may_link)
 
 
-def _store(path: Path, header: Header, origin: Origin) -> IngestResult:
+def _store(path: Path, header: Header, origin: Origin, may_link: bool = False) -> IngestResult:
     ds = header.dataset
     ids = {"sop_instance_uid": str(ds.SOPInstanceUID), "study_instance_uid": str(ds.StudyInstanceUID)}
     content = NormalizedDicomFile(path, header)
@@ -123,7 +129,7 @@ def _store(path: Path, header: Header, origin: Origin) -> IngestResult:
         return IngestResult(Outcome.REJECTED, str(exc), exc.code, **ids)
     storage = dicom_storage()
     try:
-        key = storage.save(instance_key(ids["study_instance_uid"], str(ds.SeriesInstanceUID), ids["sop_instance_uid"]), content)
+        key = _save(storage, instance_key(ids["study_instance_uid"], str(ds.SeriesInstanceUID), ids["sop_instance_uid"]), content, may_link)
     except OSError as exc:
         logger.error("cannot write %s to the archive: %s", ids["sop_instance_uid"], exc)
         return IngestResult(Outcome.REJECTED, f"the archive cannot store the file: {exc.strerror}", "out-of-resources", **ids)
@@ -147,6 +153,17 @@ def _store(path: Path, header: Header, origin: Origin) -> IngestResult:
         storage.delete(key)
         raise
     return IngestResult(Outcome.STORED, "", "", instance_id=instance_id, **ids)
+
+
+def _save(storage, key: str, content: "NormalizedDicomFile", may_link: bool) -> str:
+    """Write the file under ``key``; link it instead when its bytes are already those to store."""
+    if may_link and content.stored_as_is:
+        try:
+            return storage.save_by_linking(key, content.path)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+    return storage.save(key, content)
 
 
 def _may_add_to_study(origin: Origin, study_uid: str) -> bool:
@@ -232,7 +249,10 @@ class NormalizedDicomFile(File):
         super().__init__(None, name=path.name)
         self.path = path
         self.header = header
-        self.prefix = bytes(128) + b"DICM" + _file_meta_bytes(path, header)
+        head = _file_head(path, header)
+        self.prefix = bytes(128) + b"DICM" + _file_meta_bytes(head, header)
+        # The file already is what the archive stores (zeroed preamble, its File Meta, the dataset).
+        self.stored_as_is = header.has_file_meta and head[: header.meta_offset] == self.prefix[:132]
         self._hash: hashlib._Hash | None = None
 
     @property
@@ -267,11 +287,15 @@ class NormalizedDicomFile(File):
         pass
 
 
-def _file_meta_bytes(path: Path, header: Header) -> bytes:
+def _file_head(path: Path, header: Header) -> bytes:
+    """The bytes before the dataset: preamble and File Meta as the file has them."""
+    with open(path, "rb") as source:
+        return source.read(header.dataset_offset)
+
+
+def _file_meta_bytes(head: bytes, header: Header) -> bytes:
     if header.has_file_meta:
-        with open(path, "rb") as source:
-            source.seek(header.meta_offset)
-            return source.read(header.dataset_offset - header.meta_offset)
+        return head[header.meta_offset : header.dataset_offset]
     ds = header.dataset
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = ds.SOPClassUID
@@ -451,18 +475,19 @@ def instance_attributes(header: Header) -> dict:
     }
 
 
+_JSON_KEYS: dict[str, str] = {}  # keyword -> DICOM JSON key ("00200013")
+
+
 class _JsonValues:
     """``Value`` lists of top-level elements of a DICOM JSON dict, by keyword (None if absent or empty)."""
-
-    _keys: dict[str, str] = {}
 
     def __init__(self, as_json: dict):
         self.as_json = as_json
 
     def __getitem__(self, keyword: str) -> list | None:
-        key = self._keys.get(keyword)
+        key = _JSON_KEYS.get(keyword)
         if key is None:
-            key = self._keys[keyword] = f"{tag_for_keyword(keyword):08X}"
+            key = _JSON_KEYS[keyword] = f"{tag_for_keyword(keyword):08X}"
         element = self.as_json.get(key)
         return None if element is None else element.get("Value")
 

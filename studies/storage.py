@@ -2,7 +2,8 @@
 
 A stored file is written to a temporary name in its final folder, fsynced, then linked
 to its key (which fails if the key exists) and the folder fsynced: a crash leaves either
-nothing or a complete file, never a half-written one under a real key.
+nothing or a complete file, never a half-written one under a real key. A file that already
+holds exactly the bytes to store (a C-STORE spool file) is fsynced and linked in place.
 """
 from __future__ import annotations
 
@@ -53,6 +54,30 @@ class DicomFileStorage(FileSystemStorage):
         finally:
             temporary.unlink(missing_ok=True)
         _fsync_directory(full_path.parent)
+        return name
+
+    def save_by_linking(self, name: str, source: Path) -> str:
+        """Store the file at ``source`` under ``name`` without copying it: fsync it, hard-link it
+        to its key (refuses an existing key), fsync the folder. The caller still owns ``source``.
+
+        Raises OSError (EXDEV when ``source`` is on another filesystem: copy it with ``save``).
+        A failure leaves nothing under ``name``.
+        """
+        full_path = Path(self.path(name))
+        full_path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(source, os.O_RDONLY)
+        try:
+            # A spool file is private (0600); the archive's files get the mode a copy would get.
+            os.fchmod(fd, self.file_permissions_mode if self.file_permissions_mode is not None else 0o644)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.link(source, full_path)
+        try:
+            _fsync_directory(full_path.parent)
+        except BaseException:
+            full_path.unlink(missing_ok=True)
+            raise
         return name
 
 

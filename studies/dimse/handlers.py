@@ -70,7 +70,8 @@ def handle_store(event) -> Dataset:
             nodes.refuse(assoc, "C-STORE", "this node may not store")
             audit_events.store_counted(assoc, stored=False)
             return status(nodes.NOT_AUTHORIZED, "not authorized to store to this archive")
-        result = ingest_file(path, origin=origin_of(assoc))
+        # The spool file holds the bytes to store: linked into the archive, not copied.
+        result = ingest_file(path, origin=origin_of(assoc), may_link=True)
         audit_events.store_counted(assoc, stored=result.ok, study_uid=result.study_instance_uid)
         return response_for(result, assoc)
     except DatabaseError as exc:
@@ -80,7 +81,7 @@ def handle_store(event) -> Dataset:
         logger.exception("C-STORE from %s: unexpected error while storing", peer_label(assoc))
         return status(INTERNAL_ERROR, "internal-error: see the archive's log")
     finally:
-        # ingest copied the bytes into the archive (or refused them); the spool copy goes now.
+        # ingest linked or copied the bytes into the archive (or refused them); the spool name goes now.
         path.unlink(missing_ok=True)
         getattr(assoc, "spool_files", set()).discard(path)
         try:

@@ -2,6 +2,8 @@
 which status each ingest answer becomes, and what is logged, without a network in between."""
 from __future__ import annotations
 
+import errno
+import hashlib
 import logging
 from pathlib import Path
 
@@ -18,10 +20,11 @@ from pynetdicom.pdu_primitives import A_ASSOCIATE
 from pynetdicom.sop_class import CTImageStorage
 from pynetdicom.transport import AddressInformation
 
+from studies import ingest
 from studies.dimse import handlers
 from studies.dimse.limits import MAX_ASSOCIATE_RQ, Limits
 from studies.models import Instance
-from studies.storage import dicom_storage
+from studies.storage import DicomFileStorage, dicom_storage
 from tests.conftest import archived_files
 
 # transaction=True: the handler closes stale connections as the long-lived listener must, which a
@@ -142,7 +145,7 @@ def test_an_archive_that_cannot_be_written_is_answered_out_of_resources(spool, s
 
 
 def test_a_database_outage_is_answered_out_of_resources(spool, monkeypatch):
-    def database_down(path, *, origin):
+    def database_down(path, *, origin, may_link):
         raise OperationalError("connection refused")
 
     monkeypatch.setattr(handlers, "ingest_file", database_down)
@@ -155,7 +158,7 @@ def test_a_database_outage_is_answered_out_of_resources(spool, monkeypatch):
 
 
 def test_an_unexpected_error_becomes_a_failure_status_not_a_dead_listener(spool, monkeypatch, caplog):
-    def broken(path, *, origin):
+    def broken(path, *, origin, may_link):
         raise RuntimeError("a bug")
 
     monkeypatch.setattr(handlers, "ingest_file", broken)
@@ -198,3 +201,57 @@ def test_only_p_data_pdus_may_be_as_long_as_the_negotiated_maximum():
     assert limits.max_pdu_length(0x04) == 1024 * 1024  # P-DATA-TF
     assert limits.max_pdu_length(0x01) == MAX_ASSOCIATE_RQ == 64 * 1024  # A-ASSOCIATE-RQ
     assert limits.max_pdu_length(0x07) == MAX_ASSOCIATE_RQ  # A-ABORT (really 10 bytes)
+
+
+def test_a_spooled_instance_is_linked_into_the_archive_not_copied(spool):
+    path = spooled_instance(spool)
+    sent, inode = path.read_bytes(), path.stat().st_ino
+
+    assert handlers.handle_store(c_store_event(modality_association(), path)).Status == 0x0000
+
+    stored = Path(dicom_storage().path(Instance.objects.get().storage_key))
+    assert stored.stat().st_ino == inode and stored.stat().st_nlink == 1  # the spool name is gone
+    assert stored.read_bytes() == sent and stored.stat().st_mode & 0o777 == 0o644
+    assert Instance.objects.get().sha256 == hashlib.sha256(sent).hexdigest()
+
+
+def test_a_spool_file_with_a_nonzero_preamble_is_copied_with_a_zeroed_one(spool):
+    path = spooled_instance(spool)
+    sent = path.read_bytes()
+    path.write_bytes(b"MZ" + bytes(126) + sent[128:])  # a polyglot's preamble (CVE-2019-11687)
+    inode = path.stat().st_ino
+
+    assert handlers.handle_store(c_store_event(modality_association(), path)).Status == 0x0000
+
+    stored = Path(dicom_storage().path(Instance.objects.get().storage_key))
+    assert stored.stat().st_ino != inode
+    assert stored.read_bytes() == sent
+
+
+def test_a_failed_index_write_after_linking_leaves_neither_file_nor_row(spool, data_dir, monkeypatch):
+    def index_down(*args, **kwargs):
+        raise OperationalError("connection lost")
+
+    monkeypatch.setattr(ingest, "_index", index_down)
+    path = spooled_instance(spool)
+
+    answer = handlers.handle_store(c_store_event(modality_association(), path))
+
+    assert answer.Status == 0xA700
+    assert Instance.objects.count() == 0
+    assert archived_files(data_dir) == []
+    assert not path.exists()
+
+
+def test_a_spool_on_another_filesystem_is_copied(spool, data_dir, monkeypatch):
+    def cross_device(self, name, source):
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    monkeypatch.setattr(DicomFileStorage, "save_by_linking", cross_device)
+    path = spooled_instance(spool)
+    sent = path.read_bytes()
+
+    assert handlers.handle_store(c_store_event(modality_association(), path)).Status == 0x0000
+
+    assert [p.read_bytes() for p in archived_files(data_dir)] == [sent]
+    assert not path.exists()
