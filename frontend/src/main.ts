@@ -3,6 +3,7 @@ import { init as coreInit } from "@cornerstonejs/core";
 import { init as dicomImageLoaderInit } from "@cornerstonejs/dicom-image-loader";
 import { Viewer } from "./app";
 import { readConfig } from "./config";
+import { registerFrameLoader } from "./frameLoader";
 import { searchSeries } from "./loader";
 import { preferCpuRendering, setStackCpuRendering, webglRenderer } from "./renderBackend";
 
@@ -19,6 +20,7 @@ async function main(): Promise<void> {
   document.getElementById("viewer")?.setAttribute("data-render", cpu ? "cpu" : "gpu");
   // Frames are decoded in web workers (one per two cores, at least one).
   dicomImageLoaderInit({ maxWebWorkers: Math.max(1, Math.min(4, Math.floor((navigator.hardwareConcurrency || 2) / 2))) });
+  registerFrameLoader();
   const viewer = new Viewer(config);
   await viewer.start(seriesSearch);
 }
