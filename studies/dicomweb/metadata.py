@@ -257,13 +257,14 @@ def metadata(row: tuple, base: str) -> dict:
     attributes = dict(stored)
     attributes["00083002"] = dj.element("UI", syntax)  # Available Transfer Syntax UID
     if rows and columns:
-        bits = (stored.get("00280100", {}).get("Value") or [16])[0]
-        encapsulated = syntax in MEDIA_TYPES
-        attributes["7FE00010"] = {
-            "vr": "OB" if encapsulated or bits <= 8 else "OW",
-            "BulkDataURI": f"{dj.instance_url(base, study_uid, series_uid, sop_uid)}/bulkdata/{PIXEL_DATA}",
-        }
+        attributes[PIXEL_DATA] = _pixel_data(syntax, stored.get("00280100"), dj.instance_url(base, study_uid, series_uid, sop_uid))
     return dict(sorted(attributes.items()))
+
+
+def _pixel_data(syntax: str, bits_allocated: dict | None, instance_url: str) -> dict:
+    """The Pixel Data attribute of a metadata answer: its VR and where to fetch it (F.2.6)."""
+    bits = ((bits_allocated or {}).get("Value") or [16])[0]
+    return {"vr": "OB" if syntax in MEDIA_TYPES or bits <= 8 else "OW", "BulkDataURI": f"{instance_url}/bulkdata/{PIXEL_DATA}"}
 
 
 def _json_array(items):
@@ -312,11 +313,7 @@ def _metadata_texts(rows, base: str):
         after_syntax, after_pixels = (key or None for key in after.split(","))
         spliced = None if has_own else _splice(text, after_syntax, '"00083002": ' + json.dumps(dj.element("UI", syntax)))
         if spliced is not None and n_rows and columns:
-            bits_value = ((bits or {}).get("Value") or [16])[0]
-            pixels = {
-                "vr": "OB" if syntax in MEDIA_TYPES or bits_value <= 8 else "OW",
-                "BulkDataURI": f"{dj.instance_url(base, study_uid, series_uid, sop_uid)}/bulkdata/{PIXEL_DATA}",
-            }
+            pixels = _pixel_data(syntax, bits, dj.instance_url(base, study_uid, series_uid, sop_uid))
             spliced = _splice(spliced, after_pixels, f'"{PIXEL_DATA}": ' + json.dumps(pixels))
         if spliced is None:
             stored = json.loads(text)

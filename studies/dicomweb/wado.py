@@ -26,6 +26,7 @@ from studies import selectors
 from studies.dicomweb import metadata
 from studies.dicomweb.auth import DicomwebError, DicomwebView
 from studies.dicomweb.frames import MEDIA_TYPES, NoPixelData, PixelData, open_pixel_data
+from studies.dicomweb.metadata import PIXEL_DATA
 from studies.dicomweb.multipart import Part, content_type, file_chunks, new_boundary, request_accept, write_multipart
 from studies.ordering import INSTANCE_ORDER, ordered
 from studies.storage import dicom_storage
@@ -44,7 +45,6 @@ DEFAULT_SYNTAX = {
     "image/jphc": "1.2.840.10008.1.2.4.201",
     "image/dicom-rle": "1.2.840.10008.1.2.5",
 }
-PIXEL_DATA = "7FE00010"
 # A SOP instance's frames never change under its URL (as for rendered frames,
 # studies/api/rendering.py), so a reopened study loads them from the browser's cache instead of
 # 140 requests; "private": patient data behind a login, never for shared caches. Opening the
