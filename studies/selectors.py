@@ -17,14 +17,26 @@ from studies.models import Instance, Series, Study, StudyAccess
 from studies.prepared import PreparedQuery
 
 
+SEES_NOTHING = "sees nothing"
+
+
+def visibility_shape(user) -> str | None:
+    """What ``visible_studies``' SQL depends on besides the person's id (their role): the shape of
+    a PreparedQuery built on it; SEES_NOTHING for the anonymous and inactive (no query to run)."""
+    role = role_of(user)
+    if role is None and not (user.is_authenticated and user.is_active):
+        return SEES_NOTHING
+    return role
+
+
 def visible_studies(user) -> QuerySet[Study]:
     """Admin: every study. Radiologist: the reading pool (received over DICOM or submitted for
     reading) and the studies assigned to them. Referrer, patient, anyone else: the studies
     they uploaded into or that were shared with them (StudyAccess rows). ``is_staff`` only
     opens Django admin; it does not widen this rule.
     """
-    role = role_of(user)
-    if role is None and not (user.is_authenticated and user.is_active):
+    role = visibility_shape(user)
+    if role is SEES_NOTHING:
         return Study.objects.none()
     if role == roles.ADMIN:
         return Study.objects.all()
@@ -97,18 +109,6 @@ def stored_instance(user, study_uid: str, series_uid: str, sop_uid: str) -> Stor
     if not rows:
         raise Http404("No such instance")
     return StoredInstance(*rows[0])
-
-
-SEES_NOTHING = "sees nothing"
-
-
-def visibility_shape(user) -> str | None:
-    """What ``visible_studies``' SQL depends on besides the person's id (their role): the shape of
-    a PreparedQuery built on it; SEES_NOTHING for the anonymous and inactive (no query to run)."""
-    role = role_of(user)
-    if role is None and not (user.is_authenticated and user.is_active):
-        return SEES_NOTHING
-    return role
 
 
 def stand_in(role: str | None, user_id: int):
