@@ -39,29 +39,6 @@ def sample(relative: str) -> Path:
     return path
 
 
-@pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(items):
-    """Serialized-rollback tests first among the transactional ones (after pytest-django's own
-    ordering). A transactional test's flush re-runs post_migrate, which re-creates the role groups
-    under new ids; a serialized-rollback test after it would fail in setup, re-inserting the
-    migrated groups by their old ids (a unique-name violation)."""
-    def marker(item):
-        return item.get_closest_marker("django_db")
-
-    def serialized(item) -> bool:
-        return bool(marker(item) and marker(item).kwargs.get("serialized_rollback"))
-
-    def transactional(item) -> bool:
-        kwargs = marker(item).kwargs if marker(item) else {}
-        fixtures = getattr(item, "fixturenames", [])
-        return bool(kwargs.get("transaction") or kwargs.get("reset_sequences") or "transactional_db" in fixtures or "live_server" in fixtures)
-
-    first = [item for item in items if serialized(item)]
-    rest = [item for item in items if not serialized(item)]
-    at = next((n for n, item in enumerate(rest) if transactional(item)), len(rest))
-    items[:] = rest[:at] + first + rest[at:]
-
-
 @pytest.fixture(autouse=True)
 def data_dir(tmp_path, settings) -> Path:
     """Each test gets its own archive and spool, so files left behind are easy to count."""

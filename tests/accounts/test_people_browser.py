@@ -11,9 +11,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tests.accounts.totp import code_for
 
-# serialized_rollback: the database is put back as migrated afterwards (the role groups keep their
-# ids), as tests/api/test_docs_browser.py expects of the tests before it.
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 NORA_PASSWORD = "violet-harbour-lantern-42"
 WATCH_VIOLATIONS = """

@@ -117,7 +117,7 @@ def test_a_refused_request_is_replayed_as_refused(admin_api, archive):
     assert retry.json() == first.json()
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_concurrent_posts_with_one_key_create_one_job(alice):
     clients = [client_with_token(alice) for _ in range(4)]
     start = threading.Barrier(len(clients))
