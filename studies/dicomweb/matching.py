@@ -24,7 +24,7 @@ from studies.dicomweb.auth import DicomwebError
 from studies.dicomweb.dicomjson import keyword_of, tag_of
 from studies.ingest import searchable_name
 from studies.models import Patient, Series
-from studies.search import PATIENT_LOOKUP_MAX
+from studies.search import PATIENT_LOOKUP_MAX, AnyOf
 
 STUDY, SERIES, INSTANCE = "study", "series", "instance"
 LEVELS = (STUDY, SERIES, INSTANCE)
@@ -252,7 +252,7 @@ def _of_patients(path: str, patient_match: Q) -> Q:
     if len(ids) <= UNSIZED_AT_MOST:
         return Q(AnyOfUnsized(F(owner), ids))
     if len(ids) <= PATIENT_LOOKUP_MAX:
-        return Q(**{f"{owner}__in": ids})
+        return Q(AnyOf(F(owner), ids))
     return Q(**{f"{owner}__in": Patient.objects.filter(patient_match)})
 
 
@@ -268,7 +268,7 @@ class AnyOfUnsized(Lookup):
     date index newest first for QIDO's first page, betting the matches are spread evenly: 20,000
     rows read for WILL* (24-46 ms at load 4). Not knowing, it fetches those studies by patient
     and sorts them (6-8 ms). Past a few hundred patients the walk is as good or better (measured:
-    ~2,000 patients, 23-35 ms either way), so larger lists keep ``IN``.
+    ~2,000 patients, 23-35 ms either way), so larger lists are one sized array (search.AnyOf).
     """
 
     lookup_name = "any_of_unsized"

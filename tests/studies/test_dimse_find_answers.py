@@ -25,7 +25,7 @@ start_listener = test_dicomserver.start_listener  # the fixture that starts `man
 PENDING, CANCEL, SUCCESS = 0xFF00, 0xFE00, 0x0000
 NAME = "Müller^Jürgen=山田^太郎"
 SEVERAL_BATCHES = 1000  # stream.BATCH_BYTES holds ~100 answers
-MANY = 10000  # ten of the listener's fetches of 1,000 rows
+MANY = 10000  # the listener's first fetch of 50 rows, then ten of 1,000
 
 
 def uid(n: int) -> str:
@@ -128,7 +128,7 @@ def test_findscu_prints_every_answer_in_order_with_the_name_in_its_own_script(st
     assert result.returncode == 0, output[-2000:]
     assert output.count("(Pending)") == many_müller_studies
     assert output.count(f"PN [{NAME} ]") == many_müller_studies  # 29 bytes of UTF-8, padded to 30 with a space
-    # In order across the listener's fetches of 1,000 rows.
+    # In order across the listener's fetches (find.FIRST_CHUNK, then find.CHUNK rows).
     assert re.findall(r"UI \[([\d.]+)\W*\]", output) == [uid(n) for n in range(many_müller_studies)]
     assert "Received Final Find Response (Success)" in output
 
