@@ -229,7 +229,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 # Axes first: it refuses a locked-out username or address before any password is checked.
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+# accounts.backends.ModelBackend is Django's, loading a session's person with their role in one query.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "accounts.backends.ModelBackend"]
 # Lockout (django-axes): after AXES_FAILURE_LIMIT failed logins for one username, or from one
 # address, that username / address is refused for LUMEN_LOCKOUT_MINUTES; a success resets it.
 AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", 5)
@@ -239,6 +240,7 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "audit/locked_out.html"
 AXES_VERBOSE = False
 SESSION_COOKIE_AGE = envint("SESSION_COOKIE_AGE", 8 * 3600)  # seconds: a working shift
+SESSION_ENGINE = "accounts.sessions"  # Django's database sessions, looked up by SQL compiled once
 SESSION_COOKIE_HTTPONLY = True
 # HTTPS: on in production (DEBUG off and a real host name in ALLOWED_HOSTS), off for the embedded
 # default on http://127.0.0.1:8000 (`make run`); LUMEN_HTTPS=0/1 decides explicitly.

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import functools
 
-from django.contrib.auth import get_user_model
 from django.db import DEFAULT_DB_ALIAS
 from django.db.models import OuterRef
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 
-from accounts.roles import remember_role, role_subquery
+from accounts.backends import person_columns, person_from_row
+from accounts.roles import role_subquery
 from studies.prepared import PreparedQuery
 
 REALM = "Lumen"
@@ -45,13 +45,11 @@ class TokenOrBearerAuthentication(TokenAuthentication):
         if not found:
             raise exceptions.AuthenticationFailed("Invalid token.")
         created, role, *user_values = found[0]
-        user_model = get_user_model()
-        user = user_model.from_db(DEFAULT_DB_ALIAS, _attnames(user_model), user_values)
+        user = person_from_row(user_values, role)
         if not user.is_active:
             raise exceptions.AuthenticationFailed("User inactive or deleted.")
         token = model.from_db(DEFAULT_DB_ALIAS, ["key", "user_id", "created"], [key, user.pk, created])
         token.user = user
-        remember_role(user, role)
         return user, token
 
     def authenticate_header(self, request) -> str:
@@ -60,14 +58,9 @@ class TokenOrBearerAuthentication(TokenAuthentication):
 
 @functools.cache
 def _token_query(model) -> PreparedQuery:
-    user_columns = [f"user__{name}" for name in _attnames(get_user_model())]
     return PreparedQuery(
         lambda shape, key: model.objects.filter(key=key)
         .annotate(role=role_subquery(OuterRef("user_id")))
-        .values_list("created", "role", *user_columns),
+        .values_list("created", "role", *person_columns("user__")),
         key=str,
     )
-
-
-def _attnames(model) -> list[str]:
-    return [field.attname for field in model._meta.concrete_fields]
