@@ -1,6 +1,7 @@
 /** Export: the viewport as a PNG (the image with the measurements, annotations and contours drawn
- * over it as SVG), and a cine loop of a stack as a WebM video (the viewport's
- * canvas captured with canvas.captureStream while every image is shown once, MediaRecorder). */
+ * over it as SVG), and a cine loop of a stack as a WebM video (each image composed with its SVG
+ * layers on a canvas captured with canvas.captureStream while every image is shown once,
+ * MediaRecorder). */
 
 function download(blob: Blob, filename: string): void {
   const url = URL.createObjectURL(blob);
@@ -79,17 +80,25 @@ export async function composite(canvas: HTMLCanvasElement, layers: SVGSVGElement
   const out = document.createElement("canvas");
   out.width = canvas.width;
   out.height = canvas.height;
+  await drawComposite(out, canvas, layers);
+  return out;
+}
+
+/** Draw ``canvas`` and its SVG layers onto ``out`` (of the canvas's size). */
+async function drawComposite(out: HTMLCanvasElement, canvas: HTMLCanvasElement, layers: SVGSVGElement[]): Promise<void> {
   const context = out.getContext("2d");
   if (!context) throw new Error("no 2D canvas to compose the export on");
-  context.drawImage(canvas, 0, 0);
   const canvasBox = canvas.getBoundingClientRect();
+  // Rasterize every layer first: the frame is then drawn at once, never half composed.
+  const drawn: [HTMLImageElement, Box][] = [];
   for (const svg of layers) {
     const box = svg.getBoundingClientRect();
     if (box.width === 0 || box.height === 0 || svg.childElementCount === 0) continue;
     const place = placeOver(canvasBox, canvas, box);
-    context.drawImage(await svgImage(svg, box, place), place.left, place.top, place.width, place.height);
+    drawn.push([await svgImage(svg, box, place), place]);
   }
-  return out;
+  context.drawImage(canvas, 0, 0);
+  for (const [image, place] of drawn) context.drawImage(image, place.left, place.top, place.width, place.height);
 }
 
 /** The viewport as a PNG download: the image and the SVG layers over it. */
@@ -109,23 +118,42 @@ export function webmType(): string | undefined {
 
 /**
  * Record ``count`` images at ``fps``: ``show(i)`` puts image i on the canvas (and resolves once
- * drawn). The stream is captured at the same rate, so the video plays at the cine speed.
+ * drawn); ``layers()`` gives the SVG layers over it then (measurements, contours), drawn into
+ * the video as into the PNG. The stream is captured at the same rate, so the video plays at
+ * the cine speed.
  */
-export async function recordCine(canvas: HTMLCanvasElement, count: number, fps: number, show: (index: number) => Promise<void>, filename: string): Promise<Blob> {
+export async function recordCine(
+  canvas: HTMLCanvasElement,
+  count: number,
+  fps: number,
+  show: (index: number) => Promise<void>,
+  filename: string,
+  layers: () => SVGSVGElement[] = () => [],
+): Promise<Blob> {
   const type = webmType();
   if (!type) throw new Error("this browser cannot record WebM video");
-  const stream = canvas.captureStream(fps);
+  const frames = document.createElement("canvas");
+  frames.width = canvas.width;
+  frames.height = canvas.height;
+  // The annotation layer is redrawn on the animation frame after the image: wait for it.
+  const paint = async () => {
+    await new Promise((r) => requestAnimationFrame(r));
+    await drawComposite(frames, canvas, layers());
+  };
+  const stream = frames.captureStream(fps);
   const recorder = new MediaRecorder(stream, { mimeType: type, videoBitsPerSecond: 8_000_000 });
   const chunks: Blob[] = [];
   recorder.ondataavailable = (e) => e.data.size > 0 && chunks.push(e.data);
   const stopped = new Promise<void>((resolve) => (recorder.onstop = () => resolve()));
   await show(0);
+  await paint();
   recorder.start(250);
   const begun = performance.now();
   const frame = 1000 / fps;
   for (let i = 0; i < count; i += 1) {
     const started = performance.now();
     await show(i);
+    await paint();
     const wait = frame - (performance.now() - started);
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   }

@@ -453,7 +453,8 @@ export class ReadingModes {
       await drawn;
     };
     try {
-      const blob = await recordCine(canvas, slot.imageCount, fps, show, exportName(slot.series?.summary.seriesInstanceUID, undefined, "webm"));
+      const name = exportName(slot.series?.summary.seriesInstanceUID, undefined, "webm");
+      const blob = await recordCine(canvas, slot.imageCount, fps, show, name, () => overlayLayers(slot.root));
       $("viewer").dataset.exported = String(blob.size);
       this.hooks.status(`Exported ${slot.imageCount} images as WebM`);
     } catch (error) {
