@@ -16,17 +16,11 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
 from audit import events as audit_events
-from studies import rendering
+from studies import caching, rendering
 from studies.api import schema
 from studies.models import Instance
 from studies.selectors import instance_for, visible_series
 
-# The bytes behind a URL never change (an instance is addressed by its SHA-256 in the ETag and
-# a SOP Instance UID names one object forever, PS3.3 C.12.1.1.1), so browsers may keep them for
-# good; "private" because it is medical data behind a login, never for shared caches.
-# (With LUMEN_DUPLICATE_POLICY=overwrite a file may be replaced under the same UID: the ETag
-# changes, but a browser that cached the old rendering will not ask again.)
-IMMUTABLE = "private, max-age=31536000, immutable"
 # A series or study thumbnail shows whichever image is in the middle now, which moves while
 # images arrive: cache briefly, then revalidate against the ETag.
 REVALIDATE = "private, max-age=300"
@@ -70,12 +64,13 @@ def image_response(
     options: rendering.ImageOptions,
     *,
     kind: str = "frame",
-    cache_control: str = IMMUTABLE,
+    cache_control: str | None = None,
 ) -> HttpResponse:
-    """The rendered frame, or 304 when the client's If-None-Match already names it."""
+    """The rendered frame, or 304 when the client's If-None-Match already names it; cached as
+    caching.stored_pixels() says unless ``cache_control`` says otherwise."""
     rendering.check_frame(instance, frame)  # a bad frame is an error even when revalidating
     etag = rendering.etag(instance, frame, options, kind)
-    headers = {"ETag": etag, "Cache-Control": cache_control}
+    headers = {"ETag": etag, "Cache-Control": cache_control or caching.stored_pixels()}
     if isinstance(get_conditional_response(request, etag=etag), HttpResponseNotModified):
         audit_events.image_sent(request, instance, frame, kind, not_modified=True)
         return HttpResponseNotModified(headers=headers)
@@ -98,7 +93,7 @@ class FrameImage(ImageView):
     ``window=center,width[,linear|linear-exact|sigmoid]`` or ``preset=`` one of
     brain, subdural, stroke, lung, mediastinum, abdomen, liver, bone (default: the file's own
     window, else the frame's value range); ``format=jpeg|png`` (default jpeg); ``quality=1-100``;
-    ``viewport=w,h``. Strong ETag, If-None-Match → 304, cached privately for a year.
+    ``viewport=w,h``. Strong ETag, If-None-Match → 304, cached privately for a year (caching.stored_pixels).
     """
 
     @extend_schema(

@@ -22,7 +22,7 @@ from pydicom import dcmread
 from pydicom.uid import ExplicitVRLittleEndian
 
 from audit import events as audit_events
-from studies import selectors
+from studies import caching, selectors
 from studies.dicomweb import metadata
 from studies.dicomweb.auth import DicomwebError, DicomwebView
 from studies.dicomweb.frames import MEDIA_TYPES, NoPixelData, PixelData, open_pixel_data
@@ -45,11 +45,6 @@ DEFAULT_SYNTAX = {
     "image/jphc": "1.2.840.10008.1.2.4.201",
     "image/dicom-rle": "1.2.840.10008.1.2.5",
 }
-# A SOP instance's frames never change under its URL (as for rendered frames,
-# studies/api/rendering.py), so a reopened study loads them from the browser's cache instead of
-# 140 requests; "private": patient data behind a login, never for shared caches. Opening the
-# viewer still audits the access (the series metadata is not cached).
-FRAMES_CACHE_CONTROL = "private, max-age=31536000, immutable"
 # Stored files go out in reads of this size: one socket write per chunk, so few per instance.
 FILE_CHUNK = 1024 * 1024
 
@@ -261,7 +256,10 @@ def frames_response(request, pixels: PixelData, numbers: list[int], *, series_id
     bodies = ([first] if i == 0 else _frame(pixels, n - 1, choice.stored) for i, n in enumerate(numbers))
     parts = (Part({"Content-Type": part_type}, body) for body in bodies)
     response = StreamingHttpResponse(write_multipart(parts, boundary), content_type=content_type(choice.media_type, boundary))
-    response["Cache-Control"] = FRAMES_CACHE_CONTROL
+    # Kept by the browser (caching.stored_pixels): a reopened study loads its frames from the
+    # cache instead of 140 requests. Opening the viewer still audits the access (the series
+    # metadata is not cached).
+    response["Cache-Control"] = caching.stored_pixels()
     response["Vary"] = "Accept"  # the representation follows the Accept header
     return response
 

@@ -106,6 +106,25 @@ def test_a_repeated_request_with_the_etag_gets_304_and_keeps_the_cache_headers(c
     assert other_window.status_code == 200
 
 
+
+def test_under_the_overwrite_policy_a_replaced_image_is_asked_for_again_and_sent_anew(client, alice, tmp_path, settings):
+    """LUMEN_DUPLICATE_POLICY=overwrite: the same SOP Instance UID sent again with other pixels
+    replaces the stored image. Browsers are told to ask each time (no-cache), and asking with the
+    old ETag gets the new image, not a 304."""
+    settings.LUMEN_DUPLICATE_POLICY = "overwrite"
+    client.force_login(alice)
+    ds = image_dataset(np.full((48, 64), 100, np.uint16), WindowCenter=128, WindowWidth=256)
+    url = image_url(store(ds, tmp_path / "first", alice))
+    first = client.get(url, {"format": "png"})
+    ds.PixelData = np.full((48, 64), 200, np.uint16).tobytes()
+    store(ds, tmp_path / "again", alice)
+
+    again = client.get(url, {"format": "png"}, HTTP_IF_NONE_MATCH=first["ETag"])
+
+    assert first["Cache-Control"] == again["Cache-Control"] == "private, no-cache"
+    assert again.status_code == 200 and again["ETag"] != first["ETag"]
+    assert np.asarray(opened(again)).mean() > np.asarray(opened(first)).mean()
+
 @pytest.mark.parametrize(
     "query, message",
     [

@@ -272,3 +272,16 @@ def test_frames_of_an_instance_stored_again_come_from_the_new_file(alice, make, 
 
     assert first == bytes(128)
     assert again == dcmread(dicom_storage().path(Instance.objects.get().storage_key)).PixelData != first
+
+
+def test_under_the_overwrite_policy_frames_are_asked_for_again_every_time(alice, alice_abdomen, settings):
+    """A re-sent instance replaces the stored pixels under the same URL: a browser keeping the
+    old frames for a year would show the replaced image."""
+    settings.LUMEN_DUPLICATE_POLICY = "overwrite"
+    instance = Instance.objects.select_related("series").first()
+    url = f"/dicomweb/studies/{alice_abdomen}/series/{instance.series.series_instance_uid}/instances/{instance.sop_instance_uid}/frames/1"
+
+    response = session_client(alice).get(url, HTTP_ACCEPT=OCTETS)
+
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "private, no-cache"
