@@ -12,7 +12,7 @@ from django.db.models import OuterRef
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 
-from accounts.backends import person_columns, person_from_row
+from accounts.people import person_columns, person_from_row
 from accounts.roles import role_subquery
 from studies.prepared import PreparedQuery
 
