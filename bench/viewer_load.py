@@ -7,7 +7,8 @@ production manifest storage (DEBUG off), ingests the CT, starts gunicorn as `mak
 (2 workers × 4 threads) and drives Debian's Chromium with Playwright:
 
 - time to first image: click "Open in viewer" on the study page → the first slice drawn on
-  the canvas (target ≤ 1 s); the first run with an empty browser cache, then warm runs;
+  the canvas (target ≤ 1 s); first visits (each in a fresh browser context: empty HTTP and
+  code caches), then warm runs in one context;
 - all slices loaded: the same click → every frame fetched and decoded (target ≤ 3 s);
 - scrolling: one slice per drawn frame through the loaded stack, frames per second (≥ 60);
 - window drag: mouse-drag window/level, redraws per second (≥ 30);
@@ -102,7 +103,7 @@ WINDOW_JS = """async (count) => {
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5, help="openings of the study (the first with a cold browser cache)")
+    parser.add_argument("--runs", type=int, default=5, help="first visits, and warm openings of the study")
     args = parser.parse_args()
     if not BUNDLE.exists():
         raise SystemExit("the viewer is not built: run `make viewer` first")
@@ -170,24 +171,15 @@ def drive(base: str, session: str, study_uid: str, runs: int) -> None:
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS)
-        context = browser.new_context(base_url=base, viewport={"width": 1600, "height": 1000})
-        context.add_cookies([{"name": "sessionid", "value": session, "url": base}])
-        page = context.new_page()
-        errors = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        first, loaded = [], []
-        for _ in range(runs):
-            page.goto(f"/studies/{study_uid}/")
-            page.wait_for_load_state("load")
-            started = time.perf_counter()
-            page.click("#open-viewer")
-            page.wait_for_selector(".viewport.active[data-rendered]", timeout=60_000)
-            first.append(time.perf_counter() - started)
-            page.wait_for_selector("#viewer[data-loaded='140']", state="attached", timeout=120_000)
-            loaded.append(time.perf_counter() - started)
-        print(f"{'':<44}{'cold':>8}{'warm p50':>10}{'warm max':>10}   target")
-        line("time to first image after 'Open' (s)", first, "≤ 1 s")
-        line("all 140 slices loaded after 'Open' (s)", loaded, "≤ 3 s")
+        errors: list[str] = []
+        cold = [first_visit(new_page(browser, base, session, errors), study_uid) for _ in range(runs)]
+        page = new_page(browser, base, session, errors)
+        open_study(page, study_uid)  # fills this context's caches
+        warm = [open_study(page, study_uid) for _ in range(runs)]
+        print(f"{'':<44}{'first visit':>12}{'':>6}{'warm':>10}{'':>6}   target   (load {os.getloadavg()[0]:.2f})")
+        print(f"{'':<44}{'p50':>8}{'max':>8}{'p50':>10}{'max':>8}")
+        line("time to first image after 'Open' (s)", [c[0] for c in cold], [w[0] for w in warm], "≤ 1 s")
+        line("all 140 slices loaded after 'Open' (s)", [c[1] for c in cold], [w[1] for w in warm], "≤ 3 s")
         print()
         scroll = page.evaluate(SCROLL_JS, 420)
         print(f"scrolling the loaded stack: {scroll['frames'] / scroll['seconds']:.0f} frames/s "
@@ -199,6 +191,34 @@ def drive(base: str, session: str, study_uid: str, runs: int) -> None:
             raise SystemExit(f"page errors: {errors}")
         browser.close()
         reopened(playwright, base, session, study_uid, runs)
+
+
+def new_page(browser, base: str, session: str, errors: list[str]):
+    """A page in a fresh browser context: empty HTTP cache, no compiled script cached."""
+    context = browser.new_context(base_url=base, viewport={"width": 1600, "height": 1000})
+    context.add_cookies([{"name": "sessionid", "value": session, "url": base}])
+    page = context.new_page()
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return page
+
+
+def first_visit(page, study_uid: str) -> tuple[float, float]:
+    try:
+        return open_study(page, study_uid)
+    finally:
+        page.context.close()
+
+
+def open_study(page, study_uid: str) -> tuple[float, float]:
+    """Seconds from the click on 'Open in viewer' to the first slice drawn and to all 140 loaded."""
+    page.goto(f"/studies/{study_uid}/")
+    page.wait_for_load_state("load")
+    started = time.perf_counter()
+    page.click("#open-viewer")
+    page.wait_for_selector(".viewport.active[data-rendered]", timeout=60_000)
+    first = time.perf_counter() - started
+    page.wait_for_selector("#viewer[data-loaded='140']", state="attached", timeout=120_000)
+    return first, time.perf_counter() - started
 
 
 def reopened(playwright, base: str, session: str, study_uid: str, runs: int) -> None:
@@ -227,9 +247,9 @@ def reopened(playwright, base: str, session: str, study_uid: str, runs: int) -> 
         shutil.rmtree(profile, ignore_errors=True)
 
 
-def line(label: str, values: list[float], target: str) -> None:
-    warm = values[1:] or values
-    print(f"{label:<44}{values[0]:>8.2f}{statistics.median(warm):>10.2f}{max(warm):>10.2f}   {target}", flush=True)
+def line(label: str, cold: list[float], warm: list[float], target: str) -> None:
+    print(f"{label:<44}{statistics.median(cold):>8.2f}{max(cold):>8.2f}"
+          f"{statistics.median(warm):>10.2f}{max(warm):>8.2f}   {target}", flush=True)
 
 
 if __name__ == "__main__":

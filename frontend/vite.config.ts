@@ -1,5 +1,27 @@
 import { defineConfig } from "vitest/config";
 
+const ENTRY = decodeURIComponent(new URL("./src/main.ts", import.meta.url).pathname);
+
+type ModuleInfo = { importedIds: readonly string[] } | null;
+let bootModules: Set<string> | undefined;
+
+/** What the entry imports statically (the DICOMweb requests a study opens with, the hanging
+ * protocol, the preload helper) goes in a "boot" chunk, so that the viewer chunk, which shares
+ * these modules, imports them from chunks/ and never from the entry: the entry is reached under
+ * two names (viewer.js and Django's hashed copy), and a module imported under both would run twice. */
+function bootChunk(id: string, meta: { getModuleInfo(id: string): ModuleInfo }): string | undefined {
+  if (!bootModules) {
+    bootModules = new Set();
+    const queue = [...(meta.getModuleInfo(ENTRY)?.importedIds ?? [])];
+    for (let next = queue.pop(); next !== undefined; next = queue.pop()) {
+      if (bootModules.has(next)) continue;
+      bootModules.add(next);
+      queue.push(...(meta.getModuleInfo(next)?.importedIds ?? []));
+    }
+  }
+  return bootModules.has(id) ? "boot" : undefined;
+}
+
 // The viewer is built into the frontend app's static folder (gitignored) so Django's
 // staticfiles finds it; collectstatic then adds its own hashed copies (manifest storage).
 // The entry keeps a stable name (viewer.js): the template asks {% static %} for it and Django
@@ -18,6 +40,7 @@ export default defineConfig({
       output: {
         entryFileNames: "[name].js",
         chunkFileNames: "chunks/[name]-[hash].js",
+        manualChunks: bootChunk,
         assetFileNames: "assets/[name]-[hash][extname]",
       },
     },

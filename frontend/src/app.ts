@@ -4,15 +4,17 @@ import { Enums, RenderingEngine, eventTarget, getRenderingEngine, utilities as c
 import { annotation as toolsAnnotation, Enums as ToolEnums, utilities as toolsUtilities } from "@cornerstonejs/tools";
 import dcmjs from "dcmjs";
 import { AnnotationStore, KeyImageStore, type KeyImage } from "./annotationsClient";
-import type { StudyConfig, ViewerConfig } from "./config";
+import { type StudyConfig, type ViewerConfig, dicomwebRoot } from "./config";
 import { Tag, displayDate, displayName, text } from "./dicomjson";
-import { LAYOUTS, hang, hangComparison, isViewable, layoutName, type Hanging, type SeriesSummary } from "./hangingProtocol";
+import { LAYOUTS, hang, hangStudies, isViewable, layoutName, type SeriesSummary } from "./hangingProtocol";
 import { frameImageId, parseImageId } from "./imageIds";
-import { LoadedSeries, loadSeries, searchSeries } from "./loader";
+import { searchSeries } from "./dicomweb";
+import { LoadedSeries, loadSeries } from "./loader";
 import { type CornerstoneAnnotation, fingerprint, fromSaved, isMeasurement, toSaved } from "./measurements";
 import { CT_PRESETS } from "./presets";
 import { registerSuv } from "./fusion";
 import { ReadingModes, type ShownImage } from "./readingModes";
+import { createRenderingEngine } from "./renderBackend";
 import { filterRows, tagRows, type TagRow } from "./tags";
 import { TOOLS, TOOL_GROUP_ID, setPrimaryTool, setUpTools } from "./tools";
 import { ViewportSlot } from "./viewportSlot";
@@ -42,8 +44,8 @@ export class Viewer {
   private modes?: ReadingModes; // MPR, fusion, compare sync, segmentations, export (readingModes.ts)
 
   constructor(private readonly config: ViewerConfig) {
-    this.root = new URL(config.dicomwebRoot, window.location.href).href.replace(/\/$/, "");
-    this.engine = new RenderingEngine(ENGINE_ID);
+    this.root = dicomwebRoot(config);
+    this.engine = createRenderingEngine(ENGINE_ID);
     for (const study of config.studies) {
       this.annotationStores.set(study.studyInstanceUID, new AnnotationStore(study.annotationsUrl, { csrfToken: config.csrfToken }));
       this.keyImageStores.set(study.studyInstanceUID, new KeyImageStore(study.keyImagesUrl, { csrfToken: config.csrfToken }));
@@ -76,7 +78,7 @@ export class Viewer {
     const perStudy = await Promise.all(seriesSearch ?? this.config.studies.map((s) => searchSeries(this.root, s.studyInstanceUID)));
     perStudy.flat().forEach((s) => this.seriesByUid.set(s.seriesInstanceUID, s));
     this.renderSeriesPanel(perStudy);
-    const hanging: Hanging = perStudy.length > 1 ? hangComparison(perStudy) : hang(perStudy[0]);
+    const hanging = hangStudies(perStudy);
     $("viewer").dataset.protocol = hanging.protocol;
     this.setLayout(layoutName(hanging.layout));
     // Measurements and key images load alongside the first images, never before them.

@@ -18,3 +18,8 @@ export function readConfig(doc: Document = document): ViewerConfig {
   if (!node?.textContent) throw new Error("viewer-config is missing");
   return JSON.parse(node.textContent) as ViewerConfig;
 }
+
+/** The absolute DICOMweb root, without a trailing slash (image ids and requests start with it). */
+export function dicomwebRoot(config: ViewerConfig, base: string = window.location.href): string {
+  return new URL(config.dicomwebRoot, base).href.replace(/\/$/, "");
+}

@@ -6,12 +6,13 @@
  * delimiter, so it is found from the end instead. Decoding is the library's (createImage, in its
  * workers), as are volume loads (MPR, fusion), which pass their own buffers and options. */
 import { Enums, type Types, imageLoader } from "@cornerstonejs/core";
-import { createImage, wadors } from "@cornerstonejs/dicom-image-loader";
+import { createImage, wadors } from "@cornerstonejs/dicom-image-loader/imageLoader";
 
 const ACCEPT = "multipart/related; type=application/octet-stream; transfer-syntax=*";
 
 export interface FramePart {
-  data: ArrayBuffer;
+  /** A view into the answer's buffer (not a copy: the decoder aligns what it needs aligned). */
+  data: Uint8Array;
   transferSyntax: string;
 }
 
@@ -34,7 +35,7 @@ export function singlePart(contentType: string, body: ArrayBuffer): FramePart | 
   const start = headEnd + 4;
   const end = tailStart + closing;
   if (end < start) return undefined;
-  return { data: body.slice(start, end), transferSyntax };
+  return { data: new Uint8Array(body, start, end - start), transferSyntax };
 }
 
 function latin1(bytes: Uint8Array, from: number, to: number): string {
@@ -58,7 +59,7 @@ async function loadFrame(imageId: string, options: LoaderOptions): Promise<Types
   const body = await response.arrayBuffer();
   const part = singlePart(response.headers.get("Content-Type") ?? "", body);
   if (!part) return wadors.loadImage(imageId, options as never).promise as Promise<Types.IImage>;
-  const image = (await createImage(imageId, new Uint8Array(part.data), part.transferSyntax, { ...options, decodeLevel: 0 } as never)) as Types.IImage;
+  const image = (await createImage(imageId, part.data, part.transferSyntax, { ...options, decodeLevel: 0 } as never)) as Types.IImage;
   Object.assign(image, {
     loadTimeInMS: Date.now() - started,
     transferSyntaxUID: part.transferSyntax,

@@ -105,3 +105,8 @@ export function hangComparison(studies: SeriesSummary[][]): Hanging {
     .slice(0, 4);
   return { layout: layoutFor(viewports.length), viewports, protocol: "compare" };
 }
+
+/** What a viewer page hangs: one study by its protocol, several side by side. */
+export function hangStudies(perStudy: SeriesSummary[][]): Hanging {
+  return perStudy.length > 1 ? hangComparison(perStudy) : hang(perStudy[0]);
+}

@@ -1,32 +1,12 @@
-/** Reading the archive over DICOMweb: the series of a study (QIDO-RS), a series' metadata in
- * one WADO-RS request, and its frames streamed around the slice being read. */
+/** A series in the viewer: its frames' image ids in reading order, streamed around the slice
+ * being read (the DICOMweb requests themselves are in dicomweb.ts). */
 import { Enums, eventTarget, imageLoader, imageLoadPoolManager } from "@cornerstonejs/core";
-import { wadors } from "@cornerstonejs/dicom-image-loader";
+import { wadors } from "@cornerstonejs/dicom-image-loader/imageLoader";
 import { type DicomJson, Tag, number, text } from "./dicomjson";
+import { seriesMetadata } from "./dicomweb";
 import type { SeriesSummary } from "./hangingProtocol";
 import { frameImageId } from "./imageIds";
 import { orderInstances } from "./stackOrder";
-
-const JSON_ACCEPT = { Accept: "application/dicom+json" };
-
-async function getJson(url: string): Promise<DicomJson[]> {
-  const response = await fetch(url, { headers: JSON_ACCEPT, credentials: "same-origin" });
-  if (!response.ok) throw new Error(`${url}: ${response.status}`);
-  return (await response.json()) as DicomJson[];
-}
-
-export async function searchSeries(root: string, studyInstanceUID: string): Promise<SeriesSummary[]> {
-  const rows = await getJson(`${root}/studies/${studyInstanceUID}/series?includefield=BodyPartExamined`);
-  return rows.map((row) => ({
-    studyInstanceUID,
-    seriesInstanceUID: text(row, Tag.SeriesInstanceUID),
-    modality: text(row, Tag.Modality),
-    seriesNumber: number(row, Tag.SeriesNumber),
-    description: text(row, Tag.SeriesDescription),
-    bodyPart: text(row, Tag.BodyPartExamined),
-    instanceCount: number(row, Tag.NumberOfSeriesRelatedInstances) ?? 0,
-  }));
-}
 
 /** A series ready to show: its instances in reading order and one image id per frame. */
 export class LoadedSeries {
@@ -64,16 +44,25 @@ export class LoadedSeries {
     return this.instanceOf.get(this.imageIds[0]);
   }
 
+  /** ``listener`` hears of loaded frames a few times a second, and at once when all are. */
   onProgress(listener: () => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
+  private progressTimer?: ReturnType<typeof setTimeout>;
+
   markLoaded(imageId: string): void {
-    if (this.instanceOf.has(imageId) && !this.loaded.has(imageId)) {
-      this.loaded.add(imageId);
-      for (const listener of this.listeners) listener();
-    }
+    if (!this.instanceOf.has(imageId) || this.loaded.has(imageId)) return;
+    this.loaded.add(imageId);
+    if (this.loaded.size === this.imageIds.length) this.notifyProgress();
+    else this.progressTimer ??= setTimeout(() => this.notifyProgress(), PROGRESS_INTERVAL_MS);
+  }
+
+  private notifyProgress(): void {
+    clearTimeout(this.progressTimer);
+    this.progressTimer = undefined;
+    for (const listener of this.listeners) listener();
   }
 
   private center = 0;
@@ -130,15 +119,19 @@ export class LoadedSeries {
 
 // Browsers open six connections per host: six requests per series keep them busy.
 const PREFETCH_PER_SERIES = 6;
+// Progress bars and counters redrawn once per loaded frame cost a style, layout, paint and
+// compositor frame each (~4 ms of the renderer and as much of the display compositor per frame
+// under software rendering, on the cores that decode the frames): a few times a second is enough.
+const PROGRESS_INTERVAL_MS = 200;
 
 const seriesCache = new Map<string, Promise<LoadedSeries>>();
 const allSeries = new Set<LoadedSeries>();
 
-/** The series' metadata in one WADO-RS request (PS3.18 10.4.1.1.2), once per page. */
+/** The series from its metadata, once per page. */
 export function loadSeries(root: string, summary: SeriesSummary): Promise<LoadedSeries> {
   let promise = seriesCache.get(summary.seriesInstanceUID);
   if (!promise) {
-    promise = getJson(`${root}/studies/${summary.studyInstanceUID}/series/${summary.seriesInstanceUID}/metadata`).then((instances) => {
+    promise = seriesMetadata(root, summary).then((instances) => {
       const series = new LoadedSeries(summary, instances, root);
       allSeries.add(series);
       return series;

@@ -1,28 +1,31 @@
-/** Entry point of the viewer bundle (frontend/static/frontend/viewer/viewer.js). */
-import { init as coreInit } from "@cornerstonejs/core";
-import { init as dicomImageLoaderInit } from "@cornerstonejs/dicom-image-loader";
-import { Viewer } from "./app";
-import { readConfig } from "./config";
-import { registerFrameLoader } from "./frameLoader";
-import { searchSeries } from "./loader";
-import { preferCpuRendering, setStackCpuRendering, webglRenderer } from "./renderBackend";
+/** Entry point of the viewer bundle (frontend/static/frontend/viewer/viewer.js), small on purpose:
+ * it asks the archive for the study's series and the hung series' metadata at once, and those
+ * answers travel while the viewer's code (Cornerstone and vtk.js, a chunk of megabytes the browser
+ * parses and compiles for a few hundred milliseconds) loads. */
+import { dicomwebRoot, readConfig } from "./config";
+import { searchSeries, seriesMetadata } from "./dicomweb";
+import { type SeriesSummary, hangStudies } from "./hangingProtocol";
+
+/** The metadata of the series the hanging protocol will show, asked for as soon as it is known
+ * (loader.ts's loadSeries then finds the answer on its way). */
+function askHungMetadata(root: string, seriesSearch: Promise<SeriesSummary[]>[]): void {
+  Promise.all(seriesSearch).then((perStudy) => {
+    const byUid = new Map(perStudy.flat().map((s) => [s.seriesInstanceUID, s]));
+    for (const assignment of hangStudies(perStudy).viewports) {
+      const summary = byUid.get(assignment.seriesInstanceUID);
+      if (summary) seriesMetadata(root, summary).catch(() => undefined); // reported when the viewer shows it
+    }
+  }, () => undefined);
+}
 
 async function main(): Promise<void> {
   const config = readConfig();
-  // The series list goes out first: it travels while Cornerstone and the tools initialize.
-  const root = new URL(config.dicomwebRoot, window.location.href).href.replace(/\/$/, "");
+  const root = dicomwebRoot(config);
   const seriesSearch = config.studies.map((s) => searchSeries(root, s.studyInstanceUID));
-  seriesSearch.forEach((p) => p.catch(() => undefined)); // reported by start(), not as unhandled
-  const renderer = webglRenderer();
-  const cpu = preferCpuRendering(window.location.search, renderer);
-  await coreInit();
-  setStackCpuRendering(cpu);
-  document.getElementById("viewer")?.setAttribute("data-render", cpu ? "cpu" : "gpu");
-  // Frames are decoded in web workers (one per two cores, at least one).
-  dicomImageLoaderInit({ maxWebWorkers: Math.max(1, Math.min(4, Math.floor((navigator.hardwareConcurrency || 2) / 2))) });
-  registerFrameLoader();
-  const viewer = new Viewer(config);
-  await viewer.start(seriesSearch);
+  seriesSearch.forEach((p) => p.catch(() => undefined)); // reported by the viewer's start, not as unhandled
+  askHungMetadata(root, seriesSearch);
+  const { startViewer } = await import("./startViewer");
+  await startViewer(config, seriesSearch);
 }
 
 main().catch((error) => {

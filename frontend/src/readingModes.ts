@@ -10,7 +10,9 @@ import { FusionView } from "./fusion";
 import type { Hanging, SeriesSummary } from "./hangingProtocol";
 import { type LoadedSeries, loadSeries } from "./loader";
 import { MprView } from "./mpr";
-import { ContourOverlay, type SegmentInfo, type StructureSet, ensureWebGlStack, inFrame, fetchInstance, parseStructureSet, referencedSeriesOf, setSegmentVisible, showSeg } from "./segmentation";
+import { seriesMetadata } from "./dicomweb";
+// SEG and RTSTRUCT overlays (with @cornerstonejs/adapters and dcmjs, over a megabyte) load when one is shown.
+import type { ContourOverlay, SegmentInfo, StructureSet } from "./segmentation";
 import { compareUrl, patientStudies, renderPicker } from "./studyPicker";
 import type { ViewportSlot } from "./viewportSlot";
 import type { VolumeCell } from "./volumeCell";
@@ -62,6 +64,7 @@ export class ReadingModes {
   private activeCell?: HTMLElement;
   private allSeries: SeriesSummary[] = [];
   private readonly contours: Array<{ structureSet: StructureSet; hidden: Set<number>; overlays: ContourOverlay[] }> = [];
+  private segmentation?: typeof import("./segmentation");
 
   constructor(private readonly hooks: ViewerHooks) {
     this.mpr = new MprView(hooks.engine, this.volumeGrid);
@@ -308,6 +311,8 @@ export class ReadingModes {
    * those opened since too (MPR and fusion views, a series put in a stack viewport). */
   private attachContours(): void {
     const engine = this.hooks.engine;
+    const { ContourOverlay, inFrame } = this.segmentation ?? {};
+    if (!ContourOverlay || !inFrame) return; // no structure set shown yet
     for (const entry of this.contours) {
       for (const overlay of entry.overlays.filter((o) => !o.live)) overlay.destroy();
       entry.overlays = entry.overlays.filter((o) => o.live);
@@ -345,13 +350,11 @@ export class ReadingModes {
 
   private async showOverlay(summary: SeriesSummary, item: HTMLElement): Promise<void> {
     this.hooks.status(`Loading ${summary.modality}…`);
-    const metadata = await fetch(`${this.hooks.root}/studies/${summary.studyInstanceUID}/series/${summary.seriesInstanceUID}/metadata`, {
-      headers: { Accept: "application/dicom+json" },
-      credentials: "same-origin",
-    }).then((r) => (r.ok ? (r.json() as Promise<DicomJson[]>) : Promise.reject(new Error(String(r.status)))));
+    const [metadata, seg] = await Promise.all([seriesMetadata(this.hooks.root, summary), import("./segmentation")]);
+    this.segmentation = seg;
     const sop = text(metadata[0], Tag.SOPInstanceUID);
-    const dataset = await fetchInstance(this.hooks.root, summary.studyInstanceUID, summary.seriesInstanceUID, sop);
-    const referenced = referencedSeriesOf(dataset);
+    const dataset = await seg.fetchInstance(this.hooks.root, summary.studyInstanceUID, summary.seriesInstanceUID, sop);
+    const referenced = seg.referencedSeriesOf(dataset);
     const target = referenced ? this.hooks.series(referenced) : undefined;
     if (!target) throw new Error("the series it refers to is not in this study");
     // Labelmaps are drawn on stack viewports only: a SEG pressed in MPR or fusion goes back to the stack.
@@ -368,12 +371,12 @@ export class ReadingModes {
       if (!slot?.series) throw new Error("no viewport shows the referenced series");
       const segmentationId = `seg-${summary.seriesInstanceUID}`;
       const viewportId = slot.viewportId;
-      await ensureWebGlStack(this.hooks.engine, viewportId, this.hooks.toolGroupId);
-      entries = await showSeg({ dataset, segmentationId, referencedImageIds: slot.series.imageIds, viewportId });
-      toggle = (index, visible) => setSegmentVisible(viewportId, segmentationId, index, visible);
+      await seg.ensureWebGlStack(this.hooks.engine, viewportId, this.hooks.toolGroupId);
+      entries = await seg.showSeg({ dataset, segmentationId, referencedImageIds: slot.series.imageIds, viewportId });
+      toggle = (index, visible) => seg.setSegmentVisible(viewportId, segmentationId, index, visible);
       slot.viewport.render();
     } else {
-      const contours = { structureSet: parseStructureSet(dataset), hidden: new Set<number>(), overlays: [] as ContourOverlay[] };
+      const contours = { structureSet: seg.parseStructureSet(dataset), hidden: new Set<number>(), overlays: [] as ContourOverlay[] };
       this.contours.push(contours);
       this.attachContours();
       entries = contours.structureSet.rois;

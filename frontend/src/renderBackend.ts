@@ -5,7 +5,7 @@
  * Only stack viewports go to the CPU: volume viewports (MPR, fusion) need WebGL, and
  * Cornerstone's switch is global, so it is turned on just while a stack viewport is created,
  * and that viewport keeps telling the rendering engine it draws itself. */
-import { type RenderingEngine, type Types, setUseCPURendering } from "@cornerstonejs/core";
+import { RenderingEngine, type Types, setUseCPURendering } from "@cornerstonejs/core";
 
 let stacksOnCpu = false;
 
@@ -17,37 +17,35 @@ export function stackCpuRendering(): boolean {
   return stacksOnCpu;
 }
 
-/** engine.enableElement for a stack viewport, on the CPU path when chosen. */
-export function enableStackElement(engine: RenderingEngine, input: Types.PublicViewportInput): void {
-  if (!stacksOnCpu) {
-    engine.enableElement(input);
-    return;
-  }
+/** ``make()`` with Cornerstone's CPU switch on when stacks are drawn on the CPU. */
+function onStackBackend<T>(make: () => T): T {
+  if (!stacksOnCpu) return make();
   setUseCPURendering(true, false);
   try {
-    engine.enableElement(input);
+    return make();
   } finally {
     setUseCPURendering(false, false);
   }
+}
+
+/** The rendering engine. With stacks on the CPU it is made as a CPU engine, which creates its
+ * pool of WebGL contexts (seven, ~70 ms under SwiftShader) when the first volume viewport is
+ * enabled rather than at once: the first image does not wait for contexts it does not use. */
+export function createRenderingEngine(id: string): RenderingEngine {
+  return onStackBackend(() => new RenderingEngine(id));
+}
+
+/** engine.enableElement for a stack viewport, on the CPU path when chosen. */
+export function enableStackElement(engine: RenderingEngine, input: Types.PublicViewportInput): void {
+  onStackBackend(() => engine.enableElement(input));
+  if (!stacksOnCpu) return;
   const viewport = engine.getViewport(input.viewportId) as unknown as { getUseCustomRenderingPipeline: () => boolean };
   viewport.getUseCustomRenderingPipeline = () => true;
 }
 
 const SOFTWARE_RENDERERS = /swiftshader|llvmpipe|softpipe|software/i;
 
-export function webglRenderer(): string | undefined {
-  try {
-    const gl = document.createElement("canvas").getContext("webgl2") ?? document.createElement("canvas").getContext("webgl");
-    if (!gl) return undefined;
-    const info = gl.getExtension("WEBGL_debug_renderer_info");
-    const name = String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
-    gl.getExtension("WEBGL_lose_context")?.loseContext();
-    return name;
-  } catch {
-    return undefined;
-  }
-}
-
+/** ``renderer``: the WebGL renderer's name (Cornerstone's init reads it), undefined without WebGL. */
 export function preferCpuRendering(search: string, renderer: string | undefined): boolean {
   const asked = new URLSearchParams(search).get("render");
   if (asked === "cpu") return true;
