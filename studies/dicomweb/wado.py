@@ -170,7 +170,7 @@ def _opened_lazily(storage, key: str):
     yield from file_chunks(storage.open(key, "rb"), FILE_CHUNK)
 
 
-def _negotiate_dicom(accepted_types: list, syntaxes: set[str], single: bool) -> bool:
+def _negotiate_dicom(accepted_types: tuple, syntaxes: set[str], single: bool) -> bool:
     """True for multipart, False for one bare instance; DicomwebError(406) when nothing fits.
 
     The archive sends what it stored: a named transfer-syntax is honoured when every instance
@@ -227,7 +227,7 @@ class FrameChoice:
     stored: bool  # True: the stored compressed bytes; False: native little endian
 
 
-def negotiate_frames(accepted_types: list, pixels: PixelData) -> FrameChoice:
+def negotiate_frames(accepted_types: tuple, pixels: PixelData) -> FrameChoice:
     """Pick the representation of the frames from the Accept header (PS3.18 8.7.3.5.2)."""
     stored_syntax = pixels.transfer_syntax
     stored_media = MEDIA_TYPES.get(stored_syntax) if pixels.encapsulated else None
