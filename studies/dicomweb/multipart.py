@@ -107,24 +107,13 @@ def write_multipart(parts: Iterable[Part], boundary: str) -> Iterator[bytes]:
     """The bytes of a multipart/related body, one part at a time (RFC 2046 5.1.1)."""
     delimiter = f"--{boundary}".encode("ascii")
     for part in parts:
-        yield _part_head(delimiter, part.headers)
+        head = "".join(f"{name}: {value}\r\n" for name, value in part.headers.items())
+        yield delimiter + b"\r\n" + head.encode("latin-1") + b"\r\n"
         for chunk in part.body:
             if chunk:
                 yield chunk
         yield b"\r\n"
     yield delimiter + b"--\r\n"
-
-
-def multipart_length(parts: Iterable[tuple[dict, int]], boundary: str) -> int:
-    """The length of ``write_multipart``'s body for parts of these headers and body sizes: sent as
-    Content-Length, the body goes out as it is instead of in chunks (RFC 9112 6.3)."""
-    delimiter = f"--{boundary}".encode("ascii")
-    return sum(len(_part_head(delimiter, headers)) + size + 2 for headers, size in parts) + len(delimiter) + 4
-
-
-def _part_head(delimiter: bytes, headers: dict) -> bytes:
-    head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
-    return delimiter + b"\r\n" + head.encode("latin-1") + b"\r\n"
 
 
 def file_chunks(opened, chunk_size: int = READ_CHUNK) -> Iterator[bytes]:

@@ -27,7 +27,7 @@ from studies.dicomweb import metadata
 from studies.dicomweb.auth import DicomwebError, DicomwebView
 from studies.dicomweb.frames import MEDIA_TYPES, NoPixelData, PixelData, open_pixel_data
 from studies.dicomweb.metadata import PIXEL_DATA
-from studies.dicomweb.multipart import Part, content_type, file_chunks, multipart_length, new_boundary, request_accept, write_multipart
+from studies.dicomweb.multipart import Part, content_type, file_chunks, new_boundary, request_accept, write_multipart
 from studies.ordering import INSTANCE_ORDER, ordered
 from studies.storage import dicom_storage
 
@@ -151,17 +151,8 @@ def dicom_response(request, instances, *, single: bool = False):
             del response["Content-Disposition"]  # FileResponse names the storage file; a client needs no name
         return response
     boundary = new_boundary()
-    parts = (Part(_dicom_part_headers(syntax), _opened_lazily(storage, key)) for key, syntax in rows)
-    response = StreamingHttpResponse(write_multipart(parts, boundary), content_type=content_type("application/dicom", boundary))
-    if single:
-        # Known length: the instance goes out as it is read, not in chunks (and the client reads it so).
-        ((key, syntax),) = rows
-        response["Content-Length"] = multipart_length([(_dicom_part_headers(syntax), storage.size(key))], boundary)
-    return response
-
-
-def _dicom_part_headers(syntax: str) -> dict:
-    return {"Content-Type": f"application/dicom; transfer-syntax={syntax}"}
+    parts = (Part({"Content-Type": f"application/dicom; transfer-syntax={syntax}"}, _opened_lazily(storage, key)) for key, syntax in rows)
+    return StreamingHttpResponse(write_multipart(parts, boundary), content_type=content_type("application/dicom", boundary))
 
 
 def _opened_lazily(storage, key: str):
@@ -259,14 +250,12 @@ def frames_response(request, pixels: PixelData, numbers: list[int], *, series_id
         raise Http404(f"No frame {missing[0]}: the instance has {pixels.number_of_frames} frame(s)")
     choice = negotiate_frames(request_accept(request), pixels)
     audit_events.wado_frames_retrieved(request, series_id=series_id, count=len(numbers))
-    part_headers = {"Content-Type": f"{choice.media_type}; transfer-syntax={choice.transfer_syntax}"}
+    part_type = f"{choice.media_type}; transfer-syntax={choice.transfer_syntax}"
     first = _first_frame(pixels, numbers[0] - 1, choice)
     boundary = new_boundary()
     bodies = ([first] if i == 0 else _frame(pixels, n - 1, choice.stored) for i, n in enumerate(numbers))
-    parts = (Part(part_headers, body) for body in bodies)
+    parts = (Part({"Content-Type": part_type}, body) for body in bodies)
     response = StreamingHttpResponse(write_multipart(parts, boundary), content_type=content_type(choice.media_type, boundary))
-    if len(numbers) == 1:  # the viewer's one frame per request, already read: its length is known
-        response["Content-Length"] = multipart_length([(part_headers, len(first))], boundary)
     # Kept by the browser (caching.stored_pixels): a reopened study loads its frames from the
     # cache instead of 140 requests. Opening the viewer still audits the access (the series
     # metadata is not cached).

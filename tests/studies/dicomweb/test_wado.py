@@ -70,17 +70,6 @@ def test_a_series_and_an_instance_come_back_the_same_way(alice, alice_abdomen):
     assert b"".join(bare.streaming_content) == stored_bytes(instance)
 
 
-def test_one_instance_and_one_frame_go_out_with_their_length_rather_than_in_chunks(alice, alice_abdomen):
-    client = session_client(alice)
-    instance = Instance.objects.select_related("series").first()
-    url = f"/dicomweb/studies/{alice_abdomen}/series/{instance.series.series_instance_uid}/instances/{instance.sop_instance_uid}"
-
-    for answer in (client.get(url, HTTP_ACCEPT=DICOM), client.get(f"{url}/frames/1", HTTP_ACCEPT=OCTETS)):
-        body = b"".join(answer.streaming_content)
-        assert int(answer["Content-Length"]) == len(body)
-        assert body.endswith(b"--\r\n") and len(body) > 512 * 512 * 2
-
-
 def test_instances_are_sent_as_stored_so_another_transfer_syntax_is_406(alice, alice_abdomen):
     client = session_client(alice)
     url = f"/dicomweb/studies/{alice_abdomen}"
