@@ -9,7 +9,8 @@ one worker (so that its memory is the web process's memory) and times, with
   built anew (the series row written before each request: what the first viewer after a change waits);
 - ``GET .../instances/{sop}`` as ``multipart/related; type="application/dicom"`` (p95 ≤ 10 ms);
 - ``GET .../instances/{sop}/frames/1`` for each of the 140 slices in turn, as the viewer loads a
-  series (Cornerstone's Accept header): time per frame request and for the whole series;
+  series (Cornerstone's Accept header): time per frame request and for the whole series, with the
+  token and again with a radiologist's session cookie (what the viewer sends);
 - ``GET .../series/{se}`` streamed (target ≥ 150 MB/s), while sampling the worker's resident
   memory: it must stay flat, i.e. not grow with the series' 72 MB.
 
@@ -97,7 +98,7 @@ def timed_rebuilt(session, url: str, series_id: int, count: int) -> tuple[list[f
     return timings, size
 
 
-def frames_of_series(session, series_url: str, sops: list[str]) -> None:
+def frames_of_series(session, series_url: str, sops: list[str], how: str) -> None:
     accept = 'multipart/related; type="application/octet-stream"; transfer-syntax=*'
     timings, total = [], 0
     start = time.perf_counter()
@@ -106,7 +107,7 @@ def frames_of_series(session, series_url: str, sops: list[str]) -> None:
         timings += found
         total += size
     whole = (time.perf_counter() - start) * 1000
-    print(f"  {'frames, one request per slice (the viewer)':44} {total / 1e6:6.2f} MB  p50 {statistics.median(timings):6.1f} ms  "
+    print(f"  {'frames, one request per slice, ' + how:44} {total / 1e6:6.2f} MB  p50 {statistics.median(timings):6.1f} ms  "
           f"p95 {percentile(timings, 95):6.1f} ms  max {max(timings):6.1f} ms  ({len(sops)} frames in {whole:.0f} ms, one at a time)  [{load()}]")
 
 
@@ -142,6 +143,21 @@ def stream_series(session, url: str, worker: int, rounds: int) -> None:
           f"(+{(max(samples) - before) / 1024:.1f} MB for a {total / 1e6:.0f} MB body)")
 
 
+def radiologist_session() -> dict[str, str]:
+    """The session cookie of a radiologist who logged in (Django's test client writes the session row)."""
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from accounts.roles import RADIOLOGIST, set_role
+
+    radiologist = get_user_model().objects.create_user("bench-radiologist", password="bench-password-1234")
+    set_role(radiologist, RADIOLOGIST)
+    browser = Client()
+    browser.force_login(radiologist)
+    return {settings.SESSION_COOKIE_NAME: browser.cookies[settings.SESSION_COOKIE_NAME].value}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=50, help="requests per timed resource")
@@ -168,13 +184,14 @@ def main() -> None:
     from rest_framework.authtoken.models import Token
 
     from studies.ingest import Origin, Outcome, ingest_file
-    from studies.models import Instance
+    from studies.models import Instance, Study
 
     server = None
     try:
         call_command("migrate", verbosity=0)
         admin = get_user_model().objects.create_superuser("bench-admin", password="bench-password-1234")
         token = Token.objects.create(user=admin).key
+        session_cookie = radiologist_session()
         start = time.perf_counter()
         files = sorted(p for p in CT_HEAD.iterdir() if p.is_file())
         for path in files:
@@ -182,6 +199,7 @@ def main() -> None:
             if result.outcome != Outcome.STORED:
                 raise SystemExit(f"{path.name}: {result}")
         print(f"Ingested {len(files)} CT_HEAD slices in {time.perf_counter() - start:.1f} s")
+        Study.objects.update(in_reading_pool=True)  # what the radiologist reads
         instance = Instance.objects.select_related("series__study").order_by("instance_number")[70]
         series, study = instance.series, instance.series.study
         sops = list(Instance.objects.filter(series=series).order_by("instance_number").values_list("sop_instance_uid", flat=True))
@@ -207,7 +225,10 @@ def main() -> None:
         line("instance, multipart/related application/dicom",
              *timed(session, instance_url, 'multipart/related; type="application/dicom"', args.requests), 10)
         line("instance, bare application/dicom", *timed(session, instance_url, "application/dicom", args.requests), 10)
-        frames_of_series(session, series_url, sops)
+        frames_of_series(session, series_url, sops, "token")
+        viewer = requests.Session()  # the viewer: a radiologist's browser session, no token
+        viewer.cookies.update(session_cookie)
+        frames_of_series(viewer, series_url, sops, "session")
         stream_series(session, series_url, worker, args.rounds)
     finally:
         if server is not None:
