@@ -3,6 +3,7 @@
  * answers travel while the viewer's code (Cornerstone and vtk.js, a chunk of megabytes the browser
  * parses and compiles for a few hundred milliseconds) loads. */
 import { dicomwebRoot, readConfig } from "./config";
+import { startDecodeWorkers } from "./decodeWorkers";
 import { searchSeries, seriesMetadata } from "./dicomweb";
 import { type SeriesSummary, hangStudies } from "./hangingProtocol";
 
@@ -24,8 +25,9 @@ async function main(): Promise<void> {
   const seriesSearch = config.studies.map((s) => searchSeries(root, s.studyInstanceUID));
   seriesSearch.forEach((p) => p.catch(() => undefined)); // reported by the viewer's start, not as unhandled
   askHungMetadata(root, seriesSearch);
+  const decodeWorkers = startDecodeWorkers();
   const { startViewer } = await import("./startViewer");
-  await startViewer(config, seriesSearch);
+  await startViewer(config, seriesSearch, decodeWorkers);
 }
 
 main().catch((error) => {
