@@ -10,7 +10,8 @@ import { LAYOUTS, hang, hangStudies, isViewable, layoutName, type SeriesSummary 
 import { frameImageId, parseImageId } from "./imageIds";
 import { searchSeries } from "./dicomweb";
 import { LoadedSeries, loadSeries } from "./loader";
-import { type CornerstoneAnnotation, fingerprint, fromSaved, isMeasurement, toSaved } from "./measurements";
+import { type CornerstoneAnnotation, fingerprint, fromSaved, isMeasurement, isReformat, toSaved } from "./measurements";
+import { MPR_TOOL_GROUP_ID } from "./mpr";
 import { CT_PRESETS } from "./presets";
 import { registerSuv } from "./fusion";
 import { ReadingModes, type ShownImage } from "./readingModes";
@@ -39,6 +40,10 @@ export class Viewer {
   private readonly keyImageStores = new Map<string, KeyImageStore>();
   private readonly keyImages = new Map<string, KeyImage>(); // image id → saved key image
   private readonly savedFingerprints = new Map<string, string>();
+  private readonly studyOfAnnotation = new Map<string, string>(); // saved measurement's uid → its study
+  // Saved measurements of reformatted MPR views, kept out of Cornerstone's state until MPR first
+  // opens: a stack viewport still waiting for its first image failed on them (no camera yet).
+  private readonly reformats: CornerstoneAnnotation[] = [];
   private restoring = false;
   private cineSlot?: ViewportSlot;
   private modes?: ReadingModes; // MPR, fusion, compare sync, segmentations, export (readingModes.ts)
@@ -72,6 +77,7 @@ export class Viewer {
       showSeries: (slot, summary) => this.showSeries(slot, summary),
       status: (message, error) => this.status(message, error),
       viewChanged: () => this.syncControls(),
+      volumeViewsOpening: () => this.showReformats(),
     });
     this.modes.bind();
 
@@ -431,18 +437,15 @@ export class Viewer {
 
   // --- Measurements and key images -----------------------------------------------------------
 
-  private studyOf(imageId: string): string | undefined {
-    return parseImageId(imageId)?.studyInstanceUID;
-  }
-
   private bindMeasurements(): void {
     const { Events } = ToolEnums;
     const save = (event: Event) => {
       const annotation = (event as CustomEvent).detail?.annotation as CornerstoneAnnotation | undefined;
       if (this.restoring || !annotation || !isMeasurement(annotation)) return;
-      const saved = toSaved(annotation);
+      const saved = toSaved(annotation, annotation.metadata.referencedImageId ? undefined : this.modes?.reformatAnchor(annotation));
       const store = saved && this.annotationStores.get(saved.studyInstanceUID);
       if (!saved || !store) return;
+      this.studyOfAnnotation.set(saved.row.uid, saved.studyInstanceUID);
       const print = fingerprint(saved.row);
       if (this.savedFingerprints.get(saved.row.uid) === print) return;
       this.savedFingerprints.set(saved.row.uid, print);
@@ -454,9 +457,9 @@ export class Viewer {
     eventTarget.addEventListener(Events.ANNOTATION_REMOVED, (event: Event) => {
       const annotation = (event as CustomEvent).detail?.annotation as CornerstoneAnnotation | undefined;
       if (!annotation?.annotationUID || !isMeasurement(annotation)) return;
-      const imageId = annotation.metadata.referencedImageId;
-      const store = imageId ? this.annotationStores.get(this.studyOf(imageId) ?? "") : undefined;
+      const store = this.annotationStores.get(this.studyOfAnnotation.get(annotation.annotationUID) ?? "");
       this.savedFingerprints.delete(annotation.annotationUID);
+      this.studyOfAnnotation.delete(annotation.annotationUID);
       void store?.remove(annotation.annotationUID);
     });
     // Delete removes the selected measurement (and so deletes it on the server).
@@ -464,7 +467,7 @@ export class Viewer {
       if (e.key !== "Delete" && e.key !== "Backspace") return;
       if ((e.target as HTMLElement).closest("input, select, textarea, dialog")) return;
       for (const uid of toolsAnnotation.selection.getAnnotationsSelected()) toolsAnnotation.state.removeAnnotation(uid);
-      toolsUtilities.triggerAnnotationRenderForToolGroupIds([TOOL_GROUP_ID]);
+      toolsUtilities.triggerAnnotationRenderForToolGroupIds([TOOL_GROUP_ID, MPR_TOOL_GROUP_ID]);
     });
   }
 
@@ -479,9 +482,12 @@ export class Viewer {
           try {
             for (const row of annotations) {
               const annotation = fromSaved(row, this.root, uid);
-              toolsAnnotation.state.addAnnotation(annotation as never, (annotation.metadata.FrameOfReferenceUID as string) ?? "");
-              const saved = toSaved(annotation);
+              if (isReformat(row)) this.reformats.push(annotation);
+              else addToState(annotation);
+              const anchor = frameImageId(this.root, { studyInstanceUID: uid, seriesInstanceUID: row.series_instance_uid, sopInstanceUID: row.sop_instance_uid, frame: row.frame });
+              const saved = toSaved(annotation, anchor);
               if (saved) this.savedFingerprints.set(row.uid, fingerprint(saved.row));
+              this.studyOfAnnotation.set(row.uid, uid);
             }
           } finally {
             this.restoring = false;
@@ -498,9 +504,19 @@ export class Viewer {
       slot.keyImages = new Set([...this.keyImages.keys()].filter((id) => slot.series?.instanceOf.has(id)));
       slot.updateOverlays();
     }
-    $("viewer").dataset.restored = String(toolsAnnotation.state.getAllAnnotations().length);
+    $("viewer").dataset.restored = String(toolsAnnotation.state.getAllAnnotations().length + this.reformats.length);
     toolsUtilities.triggerAnnotationRenderForToolGroupIds([TOOL_GROUP_ID]);
     this.syncControls();
+  }
+
+  /** The saved measurements of reformatted views, into Cornerstone's state (MPR is opening). */
+  private showReformats(): void {
+    this.restoring = true;
+    try {
+      for (const annotation of this.reformats.splice(0)) addToState(annotation);
+    } finally {
+      this.restoring = false;
+    }
   }
 
   /** The image on screen for key images and tags: the active stack's, or the clicked volume view's
@@ -598,3 +614,7 @@ export function engine(): RenderingEngine | undefined {
 }
 
 export { csUtilities };
+
+function addToState(annotation: CornerstoneAnnotation): void {
+  toolsAnnotation.state.addAnnotation(annotation as never, (annotation.metadata.FrameOfReferenceUID as string) ?? "");
+}

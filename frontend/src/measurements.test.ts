@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fingerprint, fromSaved, isMeasurement, toSaved, type CornerstoneAnnotation } from "./measurements";
+import { fingerprint, fromSaved, isMeasurement, isReformat, toSaved, type CornerstoneAnnotation } from "./measurements";
 
 const imageId = "wadors:http://127.0.0.1:8000/dicomweb/studies/1.2/series/1.2.3/instances/1.2.3.4/frames/1";
 
@@ -46,6 +46,20 @@ describe("measurement rows", () => {
     expect(restored.data.handles).toEqual(length().data.handles);
     expect(restored.data.cachedStats).toEqual({});
     expect(restored.invalidated).toBe(true);
+  });
+
+  it("keeps a measurement on a reformatted view on the anchor image, placed again by its plane", () => {
+    const coronal = { ...length(), metadata: { toolName: "Length", FrameOfReferenceUID: "1.9", viewPlaneNormal: [0, -1, 0], cameraFocalPoint: [0, 5, 0] } };
+    expect(toSaved(coronal)).toBeUndefined(); // no image of its own and no anchor: not saved
+    const saved = toSaved(coronal, imageId)!;
+    expect(saved.studyInstanceUID).toBe("1.2");
+    expect(saved.row).toMatchObject({ series_instance_uid: "1.2.3", sop_instance_uid: "1.2.3.4", frame: 1 });
+    expect(isReformat(saved.row)).toBe(true);
+    expect(isReformat(toSaved(length(), imageId)!.row)).toBe(false); // on an acquired image: that image
+    const restored = fromSaved(saved.row, "http://other:9000/dicomweb", "1.2");
+    expect(restored.metadata.referencedImageId).toBeUndefined(); // a stack never shows it
+    expect(restored.metadata).toMatchObject({ toolName: "Length", FrameOfReferenceUID: "1.9", viewPlaneNormal: [0, -1, 0], cameraFocalPoint: [0, 5, 0] });
+    expect(restored.data.handles).toEqual(length().data.handles);
   });
 
   it("gives the same fingerprint when only the statistics or highlight changed", () => {

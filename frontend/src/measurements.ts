@@ -26,35 +26,49 @@ function plain(value: unknown): unknown {
   return JSON.parse(JSON.stringify(value ?? null));
 }
 
-/** The row for an annotation, with the study it belongs to; undefined for one not on a DICOMweb frame. */
-export function toSaved(annotation: CornerstoneAnnotation): { studyInstanceUID: string; row: SavedAnnotation } | undefined {
-  const ref = annotation.metadata.referencedImageId ? parseImageId(annotation.metadata.referencedImageId) : undefined;
+/** The row for an annotation, with the study it belongs to; undefined for one not on a DICOMweb frame.
+ *
+ * A measurement drawn on a reformatted MPR view has no acquired image of its own: it is kept on
+ * ``anchorImageId`` (the series' acquired image nearest to it: mpr.ts), for the study, the series
+ * and who may see it, and marked ``reformat``; its plane (Frame of Reference, view normal, focal
+ * point) and its points in patient coordinates are what put it back on the view. */
+export function toSaved(annotation: CornerstoneAnnotation, anchorImageId?: string): { studyInstanceUID: string; row: SavedAnnotation } | undefined {
+  const own = annotation.metadata.referencedImageId;
+  const ref = parseImageId(own ?? anchorImageId ?? "");
   if (!ref || !annotation.annotationUID) return undefined;
   const { referencedImageId: _drop, ...metadata } = annotation.metadata;
+  const saved = { metadata, data: annotation.data, isLocked: annotation.isLocked ?? false, isVisible: annotation.isVisible ?? true };
   const row: SavedAnnotation = {
     uid: annotation.annotationUID,
     tool: annotation.metadata.toolName,
     series_instance_uid: ref.seriesInstanceUID,
     sop_instance_uid: ref.sopInstanceUID,
     frame: ref.frame,
-    data: plain({ metadata, data: annotation.data, isLocked: annotation.isLocked ?? false, isVisible: annotation.isVisible ?? true }) as Record<string, unknown>,
+    data: plain(own ? saved : { ...saved, reformat: true }) as Record<string, unknown>,
     label: String(annotation.data.text ?? annotation.data.label ?? ""),
   };
   return { studyInstanceUID: ref.studyInstanceUID, row };
 }
 
+/** Whether a saved row is a measurement on a reformatted view (toSaved). */
+export function isReformat(saved: SavedAnnotation): boolean {
+  return (saved.data as { reformat?: boolean }).reformat === true;
+}
+
 /** An annotation to add back to Cornerstone's state; its statistics are recomputed on render. */
 export function fromSaved(saved: SavedAnnotation, root: string, studyInstanceUID: string): CornerstoneAnnotation {
   const stored = plain(saved.data) as { metadata?: Record<string, unknown>; data?: CornerstoneAnnotation["data"]; isLocked?: boolean; isVisible?: boolean };
-  const referencedImageId = frameImageId(root, {
+  const image = frameImageId(root, {
     studyInstanceUID,
     seriesInstanceUID: saved.series_instance_uid,
     sopInstanceUID: saved.sop_instance_uid,
     frame: saved.frame,
   });
+  // On a reformat the plane places it, not an image (a stack never shows it).
+  const referencedImageId = isReformat(saved) ? {} : { referencedImageId: image };
   return {
     annotationUID: saved.uid,
-    metadata: { ...(stored.metadata ?? {}), toolName: saved.tool, referencedImageId },
+    metadata: { ...(stored.metadata ?? {}), toolName: saved.tool, ...referencedImageId },
     data: { ...(stored.data ?? {}), cachedStats: {} },
     isLocked: stored.isLocked ?? false,
     isVisible: stored.isVisible ?? true,

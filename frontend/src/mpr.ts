@@ -1,6 +1,7 @@
 /** MPR: axial, coronal and sagittal ORTHOGRAPHIC views of one series' volume (streamed from the
  * same WADO-RS frames as the stack), crosshairs with reference lines linking them, one window
- * for all three, and a thick slab (mean or maximum intensity projection). */
+ * for all three, a thick slab (mean or maximum intensity projection), and the measurement
+ * tools (saved on the series' nearest acquired image: measurements.ts). */
 import { Enums, type RenderingEngine, cache, eventTarget, setVolumesForViewports, volumeLoader } from "@cornerstonejs/core";
 import {
   CrosshairsTool,
@@ -16,6 +17,8 @@ import {
   type Types as ToolTypes,
 } from "@cornerstonejs/tools";
 import type { LoadedSeries } from "./loader";
+import { type Vec3, nearestSlice } from "./stackOrder";
+import { addAnnotationTools, followPrimaryTool } from "./tools";
 import { VolumeCell, trackVolumeLoad, volumeIdOf } from "./volumeCell";
 import type { VoiRange, VolumeLayer } from "./windowing";
 
@@ -55,6 +58,9 @@ function toolGroup(): ToolTypes.IToolGroup {
   group.setToolActive(PanTool.toolName, { bindings: [{ mouseButton: MouseBindings.Auxiliary }] });
   group.setToolActive(ZoomTool.toolName, { bindings: [{ mouseButton: MouseBindings.Secondary }] });
   group.setToolActive(StackScrollTool.toolName, { bindings: [{ mouseButton: MouseBindings.Wheel }] });
+  // Measurements on the three views too; the toolbar's window tool is the crosshairs here.
+  addAnnotationTools(group);
+  followPrimaryTool(group, (name) => (name === WindowLevelTool.toolName ? CrosshairsTool.toolName : name), CrosshairsTool.toolName);
   return group;
 }
 
@@ -144,6 +150,16 @@ export class MprView {
     const volumeId = this.volumeId;
     const modality = this.series?.summary.modality ?? "";
     return volumeId ? this.cells.map((c) => ({ viewportId: c.viewportId, volumeId, modality, imageWindow: this.imageWindow })) : [];
+  }
+
+  /** Where a measurement drawn at ``point`` on a reformatted view is kept (measurements.ts): the
+   * open series' acquired image nearest to it, when it is in the series' Frame of Reference. */
+  anchorImageId(frameOfReferenceUID: string | undefined, point: Vec3 | undefined): string | undefined {
+    const series = this.series;
+    if (!series || !frameOfReferenceUID || !point) return undefined;
+    const instances = series.imageIds.map((id) => series.instanceOf.get(id)!);
+    const nearest = nearestSlice(instances, point, frameOfReferenceUID);
+    return nearest === undefined ? undefined : series.imageIds[nearest];
   }
 
   get isOpen(): boolean {

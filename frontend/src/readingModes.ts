@@ -9,11 +9,13 @@ import { exportName, exportPng, overlayLayers, recordCine, viewportCanvas, webmT
 import { FusionView } from "./fusion";
 import type { Hanging, SeriesSummary } from "./hangingProtocol";
 import { type LoadedSeries, loadSeries } from "./loader";
+import type { CornerstoneAnnotation } from "./measurements";
 import { MprView } from "./mpr";
 import { seriesMetadata } from "./dicomweb";
 // SEG and RTSTRUCT overlays (with @cornerstonejs/adapters and dcmjs, over a megabyte) load when one is shown.
 import type { ContourOverlay, SegmentInfo, StructureSet } from "./segmentation";
 import { compareUrl, patientStudies, renderPicker } from "./studyPicker";
+import type { Vec3 } from "./stackOrder";
 import type { ViewportSlot } from "./viewportSlot";
 import type { VolumeCell } from "./volumeCell";
 import { fusionPair, sameFrameOfReference, volumeCheck } from "./volumeRules";
@@ -31,16 +33,18 @@ export interface ViewerHooks {
   status(message: string, error?: boolean): void;
   /** The window, slice or view on screen changed: the toolbar follows. */
   viewChanged(): void;
+  /** MPR is about to open: measurements saved on reformatted views may be shown now. */
+  volumeViewsOpening(): void;
 }
 
 /** The acquired image a volume view shows (tags, key images), or why it shows none. */
 export type ShownImage = { imageId: string; instance: DicomJson } | { reason: string };
 
 // Stack reading's controls: they act on the stack viewports, hidden under MPR and fusion, so
-// they are off there (the mouse tools too in MPR, whose left button is the crosshairs).
+// they are off there. The mouse tools work in MPR too (tools.ts: its crosshairs stand for the
+// window tool, Shift-drag windows).
 const STACK_CONTROLS = "[data-layout], [data-action], #cine-play, #cine-fps, #stack-slider, #first-image, #prev-image, #next-image, #last-image";
 const STACK_KEYS = new Set(["Home", "End", " ", "Escape", "i", "f"]);
-const TOOL_KEYS = new Set(["w", "p", "z", "l", "a", "e", "r"]);
 
 type Mode = "stack" | "mpr" | "fusion";
 
@@ -118,7 +122,7 @@ export class ReadingModes {
       "keydown",
       (e) => {
         if (this.mode === "stack" || (e.target as HTMLElement).closest("input, select, textarea, dialog") || e.ctrlKey || e.metaKey || e.altKey) return;
-        if (STACK_KEYS.has(e.key) || (this.mode === "mpr" && TOOL_KEYS.has(e.key))) {
+        if (STACK_KEYS.has(e.key)) {
           e.stopPropagation(); // a stack-only key: not on the hidden stack
           return;
         }
@@ -185,6 +189,14 @@ export class ReadingModes {
     };
   }
 
+  /** Where a measurement drawn on an MPR view without an acquired image of its own is kept:
+   * the MPR series' image nearest to its first point (mpr.ts); undefined outside MPR. */
+  reformatAnchor(annotation: CornerstoneAnnotation): string | undefined {
+    if (this.mode !== "mpr") return undefined;
+    const points = (annotation.data.handles as { points?: Vec3[] } | undefined)?.points;
+    return this.mpr.anchorImageId(annotation.metadata.FrameOfReferenceUID, points?.[0]);
+  }
+
   /** The image the clicked volume view shows, for the tag browser and key images: undefined in
    * stack mode; a reason when the view is a reformat or a slab (no single acquired image). */
   shownImage(): ShownImage | undefined {
@@ -230,7 +242,6 @@ export class ReadingModes {
     $("slab-controls").hidden = mode !== "mpr";
     $("opacity-control").hidden = mode !== "fusion";
     for (const control of document.querySelectorAll<HTMLButtonElement | HTMLInputElement>(STACK_CONTROLS)) control.disabled = mode !== "stack";
-    for (const button of document.querySelectorAll<HTMLButtonElement>("[data-tool]")) button.disabled = mode === "mpr";
     this.activeCell = undefined;
     this.hooks.engine.resize(true, true);
     this.hooks.viewChanged();
@@ -251,6 +262,7 @@ export class ReadingModes {
     const voi = slot.viewport.getProperties().voiRange;
     this.fusion.close();
     this.setMode("mpr");
+    this.hooks.volumeViewsOpening();
     this.hooks.status(`MPR of ${series.summary.modality} ${series.summary.description}…`);
     await this.mpr.open(series, voi, (loaded, total) => this.hooks.status(loaded < total ? `Volume ${loaded} / ${total}` : ""));
     this.watch(this.mpr.cells);

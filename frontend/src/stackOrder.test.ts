@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { DicomJson } from "./dicomjson";
-import { orderInstances } from "./stackOrder";
+import { nearestSlice, orderInstances } from "./stackOrder";
 import { markersFor, directionLetters } from "./orientation";
 import { displayDate, displayName, text } from "./dicomjson";
 import { frameImageId, parseImageId } from "./imageIds";
@@ -26,6 +26,22 @@ describe("orderInstances", () => {
   it("falls back to InstanceNumber when a slice has no geometry", () => {
     const ordered = orderInstances([instance("a", 10, 3), instance("b", null, 1), instance("c", 2.5, 2)]);
     expect(ordered.map((i) => text(i, "00080018"))).toEqual(["b", "c", "a"]);
+  });
+});
+
+describe("nearestSlice", () => {
+  const withFrame = (sop: string, z: number, frame: string): DicomJson => ({ ...instance(sop, z, 1), "00200052": { vr: "UI", Value: [frame] } });
+  const slices = [withFrame("a", 0, "9.9"), withFrame("b", 1, "9.9"), withFrame("c", 2, "9.9"), withFrame("d", 1.4, "8.8")];
+
+  it("finds the acquired slice a point of a reformatted view is closest to, in its frame of reference", () => {
+    expect(nearestSlice(slices, [30, -12, 1.4], "9.9")).toBe(1);
+    expect(nearestSlice(slices, [0, 0, 1.6], "9.9")).toBe(2);
+    expect(nearestSlice(slices, [0, 0, 1.6], "8.8")).toBe(3);
+  });
+
+  it("finds none in another frame of reference or without geometry", () => {
+    expect(nearestSlice(slices, [0, 0, 1], "7.7")).toBeUndefined();
+    expect(nearestSlice([{ ...instance("e", null, 1), "00200052": { vr: "UI", Value: ["9.9"] } }], [0, 0, 0], "9.9")).toBeUndefined();
   });
 });
 

@@ -38,3 +38,19 @@ export function orderInstances(instances: DicomJson[]): DicomJson[] {
   });
   return keyed.map((k) => k.instance);
 }
+
+/** The index of the instance whose image plane ``point`` (patient coordinates) is closest to,
+ * among those in ``frameOfReferenceUID``; undefined when none is (or has no geometry). */
+export function nearestSlice(instances: DicomJson[], point: Vec3, frameOfReferenceUID: string): number | undefined {
+  let nearest: number | undefined;
+  let smallest = Infinity;
+  instances.forEach((instance, index) => {
+    const ipp = numbers(instance, Tag.ImagePositionPatient);
+    const iop = numbers(instance, Tag.ImageOrientationPatient);
+    if (text(instance, Tag.FrameOfReferenceUID) !== frameOfReferenceUID || ipp.length !== 3 || iop.length !== 6) return;
+    const normal = cross(iop.slice(0, 3) as Vec3, iop.slice(3, 6) as Vec3);
+    const distance = Math.abs(dot(normal, point) - dot(normal, ipp as Vec3));
+    if (distance < smallest) [nearest, smallest] = [index, distance];
+  });
+  return nearest;
+}

@@ -1,6 +1,7 @@
 """MPR in Chromium (software WebGL) on the 140-slice head CT: three orthographic views of the
-volume with visibly different orientations, the crosshair moving the other two views, and a
-thick-slab MIP that changes the picture. Screenshots go to var/test-artifacts/viewer/."""
+volume with visibly different orientations, the crosshair moving the other two views, a
+thick-slab MIP that changes the picture, and a measurement on a reformatted view saved and
+shown again. Screenshots go to var/test-artifacts/viewer/."""
 from __future__ import annotations
 
 import re
@@ -8,7 +9,7 @@ import re
 import numpy as np
 import pytest
 
-from annotations.models import KeyImage
+from annotations.models import Annotation, KeyImage
 from tests.frontend.viewer.mpr_support import (
     bbox_aspect,
     canvas_rgb,
@@ -123,10 +124,10 @@ def test_the_toolbar_window_sets_the_three_views_and_tags_and_key_images_follow_
     page.click("#mode-mpr")
     wait_volumes(page)
     # MPR opens with the stack's window (Brain, C 40 / W 80); each view shows the window it was
-    # drawn with in its corner. The stack's own controls (view actions, mouse tools) are off.
+    # drawn with in its corner. The stack's own view actions are off; the mouse tools stay on.
     wait_corners(page, "W 80  L 40")
     assert page.locator("#window-value").inner_text() == "C 40 / W 80"
-    assert page.locator("[data-action=invert]").is_disabled() and page.locator("[data-tool=Length]").is_disabled()
+    assert page.locator("[data-action=invert]").is_disabled() and page.locator("[data-tool=Length]").is_enabled()
     brain = views(page)
 
     # The Bone preset (key 3) sets the three views together.
@@ -199,3 +200,57 @@ def test_the_toolbar_window_sets_the_three_views_and_tags_and_key_images_follow_
     page.keyboard.press("2")
     page.wait_for_function("() => document.querySelector('.viewport.active .overlay.bl').textContent.startsWith('W 1500  L -600')")
     assert page.locator("#window-value").inner_text() == "C -600 / W 1500"
+
+
+def length_label(tab, cell: str) -> float:
+    text = tab.locator(f"{cell} svg text").first
+    tab.wait_for_function("t => /^[\\d.]+ mm$/.test(t.textContent)", arg=text.element_handle(), timeout=30_000)
+    return float(text.text_content().split()[0])
+
+
+def test_a_length_on_the_coronal_view_is_saved_on_the_nearest_slice_and_back_after_a_reload(page, head_ct, alice, artifacts):
+    open_viewer(page, head_ct.study.study_instance_uid)
+    page.wait_for_selector(".viewport.active[data-rendered='0']")
+    page.click("#mode-mpr")
+    wait_volumes(page)
+    page.wait_for_selector(f"{CELLS['coronal']}[data-renders]")
+    page.keyboard.press("l")  # the Length tool on the left button, in MPR as on stacks
+    assert page.get_attribute("[data-tool=Length]", "aria-pressed") == "true"
+    box = page.locator(f"{CELLS['coronal']} canvas").first.bounding_box()
+    y = box["y"] + box["height"] * 0.45
+    x0, x1 = box["x"] + box["width"] * 0.35, box["x"] + box["width"] * 0.65
+    page.mouse.move(x0, y)
+    page.mouse.down()
+    page.wait_for_timeout(150)  # Cornerstone tells a drag from a double click by time
+    for step in range(1, 11):
+        page.mouse.move(x0 + (x1 - x0) * step / 10, y)
+        page.wait_for_timeout(20)
+    page.mouse.up()
+    page.wait_for_function("() => document.getElementById('status').textContent === 'Measurement saved'")
+    page.wait_for_timeout(300)  # the drag's last modification, coalesced behind the first save
+    page.wait_for_function("() => document.getElementById('status').textContent === 'Measurement saved'")
+    measured = length_label(page, CELLS["coronal"])
+    save(page, artifacts, "mpr-7-coronal-length.png")
+
+    # Saved on the CT's acquired slice nearest to it, marked as drawn on a reformat, with its
+    # points in patient coordinates: the label is their distance.
+    saved = Annotation.objects.select_related("instance__series").get(user=alice)
+    assert saved.tool == "Length" and saved.data["reformat"] is True
+    assert saved.instance.series.series_instance_uid == head_ct.series_instance_uid
+    first, second = (np.array(p, dtype=float) for p in saved.data["data"]["handles"]["points"])
+    assert measured == pytest.approx(np.linalg.norm(second - first), abs=0.06)
+    assert abs(first[0] - second[0]) > 10 and abs(first[1] - second[1]) < 0.01  # across, on a coronal plane
+    slice_z = float(saved.instance.dicom_json["00200032"]["Value"][2])
+    assert abs(slice_z - first[2]) <= 0.51  # 1 mm slices: the nearest one
+
+    # Reload: not on the stack (it belongs to no acquired image); back on the coronal view.
+    page.reload()
+    page.wait_for_selector("#viewer[data-state=ready]", timeout=90_000)
+    page.wait_for_selector("#viewer[data-restored='1']")
+    assert page.locator(".viewport.active svg text").count() == 0
+    page.click("#mode-mpr")
+    wait_volumes(page)
+    assert length_label(page, CELLS["coronal"]) == pytest.approx(measured, abs=0.06)
+    assert page.locator(f"{CELLS['axial']} svg text").count() == 0
+    save(page, artifacts, "mpr-8-coronal-length-reloaded.png")
+    assert list(Annotation.objects.filter(user=alice).values_list("updated_at", flat=True)) == [saved.updated_at]
