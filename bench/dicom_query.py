@@ -68,13 +68,13 @@ def query_mix(samples: dict, rng: random.Random, count: int) -> dict[str, list[d
     }
 
 
-def report(title: str, timings: dict[str, list[float]], hits: dict[str, list[int]]) -> None:
+def report(title: str, timings: dict[str, list[float]], hits: dict[str, list[int]], *, targeted: bool = True) -> None:
     print(f"\n{title}  [{load()}]")
     print(f"  {'query':30} {'hits':>6} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7}  target")
     for kind, values in timings.items():
         target = 15.0 if kind in EXACT else 50.0
         p95 = percentile(values, 95)
-        verdict = f"≤ {target:.0f}: {'met' if p95 <= target else 'NOT met'}"
+        verdict = f"≤ {target:.0f}: {'met' if p95 <= target else 'NOT met'}" if targeted else "-"
         print(f"  {kind:30} {statistics.median(hits[kind]):6.0f} {statistics.median(values):7.1f} {p95:7.1f} {max(values):7.1f}  {verdict}")
 
 
@@ -242,7 +242,7 @@ def main() -> None:
         n = args.requests
         whole, inside, hits = time_findscu(dicom_port, query_mix(samples, rng, n), show_responses=False)
         report(f"C-FIND STUDY level, DCMTK findscu -sr end to end (process start-up + association + query; "
-               f"the targets apply to the next table), {args.studies:,} studies:", whole, hits)
+               f"the targets apply to the next table), {args.studies:,} studies:", whole, hits, targeted=False)
         report(f"C-FIND STUDY level, DCMTK findscu -sr from its C-FIND-RQ to the final response (its own log), {args.studies:,} studies:",
                inside, hits)
         _, inside, hits = time_findscu(dicom_port, query_mix(samples, rng, n), show_responses=True)
