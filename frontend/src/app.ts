@@ -39,8 +39,8 @@ export class Viewer {
   private readonly annotationStores = new Map<string, AnnotationStore>();
   private readonly keyImageStores = new Map<string, KeyImageStore>();
   private readonly keyImages = new Map<string, KeyImage>(); // image id → saved key image
-  private readonly savedFingerprints = new Map<string, string>();
-  private readonly studyOfAnnotation = new Map<string, string>(); // saved measurement's uid → its study
+  // Saved measurement's uid → its study (where to delete it) and what was last saved of it.
+  private readonly savedMeasurements = new Map<string, { study: string; print: string }>();
   // Saved measurements of reformatted MPR views, kept out of Cornerstone's state until MPR first
   // opens: a stack viewport still waiting for its first image failed on them (no camera yet).
   private readonly reformats: CornerstoneAnnotation[] = [];
@@ -442,13 +442,12 @@ export class Viewer {
     const save = (event: Event) => {
       const annotation = (event as CustomEvent).detail?.annotation as CornerstoneAnnotation | undefined;
       if (this.restoring || !annotation || !isMeasurement(annotation)) return;
-      const saved = toSaved(annotation, annotation.metadata.referencedImageId ? undefined : this.modes?.reformatAnchor(annotation));
+      const saved = toSaved(annotation, this.modes?.reformatAnchor(annotation));
       const store = saved && this.annotationStores.get(saved.studyInstanceUID);
       if (!saved || !store) return;
-      this.studyOfAnnotation.set(saved.row.uid, saved.studyInstanceUID);
       const print = fingerprint(saved.row);
-      if (this.savedFingerprints.get(saved.row.uid) === print) return;
-      this.savedFingerprints.set(saved.row.uid, print);
+      if (this.savedMeasurements.get(saved.row.uid)?.print === print) return;
+      this.savedMeasurements.set(saved.row.uid, { study: saved.studyInstanceUID, print });
       this.status("Saving measurement…");
       void store.save(saved.row).then(() => store.pending === 0 && this.status("Measurement saved"));
     };
@@ -457,9 +456,8 @@ export class Viewer {
     eventTarget.addEventListener(Events.ANNOTATION_REMOVED, (event: Event) => {
       const annotation = (event as CustomEvent).detail?.annotation as CornerstoneAnnotation | undefined;
       if (!annotation?.annotationUID || !isMeasurement(annotation)) return;
-      const store = this.annotationStores.get(this.studyOfAnnotation.get(annotation.annotationUID) ?? "");
-      this.savedFingerprints.delete(annotation.annotationUID);
-      this.studyOfAnnotation.delete(annotation.annotationUID);
+      const store = this.annotationStores.get(this.savedMeasurements.get(annotation.annotationUID)?.study ?? "");
+      this.savedMeasurements.delete(annotation.annotationUID);
       void store?.remove(annotation.annotationUID);
     });
     // Delete removes the selected measurement (and so deletes it on the server).
@@ -486,8 +484,7 @@ export class Viewer {
               else addToState(annotation);
               const anchor = frameImageId(this.root, { studyInstanceUID: uid, seriesInstanceUID: row.series_instance_uid, sopInstanceUID: row.sop_instance_uid, frame: row.frame });
               const saved = toSaved(annotation, anchor);
-              if (saved) this.savedFingerprints.set(row.uid, fingerprint(saved.row));
-              this.studyOfAnnotation.set(row.uid, uid);
+              this.savedMeasurements.set(row.uid, { study: uid, print: saved ? fingerprint(saved.row) : "" });
             }
           } finally {
             this.restoring = false;

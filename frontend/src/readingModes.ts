@@ -190,9 +190,10 @@ export class ReadingModes {
   }
 
   /** Where a measurement drawn on an MPR view without an acquired image of its own is kept:
-   * the MPR series' image nearest to its first point (mpr.ts); undefined outside MPR. */
+   * the MPR series' image nearest to its first point (mpr.ts); undefined outside MPR, and for a
+   * measurement on an acquired image (kept on that image). */
   reformatAnchor(annotation: CornerstoneAnnotation): string | undefined {
-    if (this.mode !== "mpr") return undefined;
+    if (this.mode !== "mpr" || annotation.metadata.referencedImageId) return undefined;
     const points = (annotation.data.handles as { points?: Vec3[] } | undefined)?.points;
     return this.mpr.anchorImageId(annotation.metadata.FrameOfReferenceUID, points?.[0]);
   }
