@@ -1,5 +1,5 @@
-"""Shared by the phase-2 viewer browser tests (MPR, fusion, compare, segmentations, export):
-ingesting samples as alice's, reading canvases as arrays, waiting for volumes."""
+"""Shared by the viewer browser tests: ingesting samples as alice's, reading canvases as arrays,
+waiting for volumes, dragging a measurement tool."""
 from __future__ import annotations
 
 import base64
@@ -61,3 +61,15 @@ def wait_new_render(page, cell_selector: str, before: str | None) -> None:
 
 def save(page, folder: Path, name: str) -> None:
     page.screenshot(path=folder / name)
+
+
+def drag(page, start: tuple[float, float], end: tuple[float, float], steps: int = 10) -> None:
+    """A left-button drag from ``start`` to ``end`` (page pixels) in ``steps`` moves, as a
+    measurement tool needs it: Cornerstone tells a drag from a double click by time."""
+    page.mouse.move(*start)
+    page.mouse.down()
+    page.wait_for_timeout(150)
+    for step in range(1, steps + 1):
+        page.mouse.move(start[0] + (end[0] - start[0]) * step / steps, start[1] + (end[1] - start[1]) * step / steps)
+        page.wait_for_timeout(20)
+    page.mouse.up()

@@ -17,6 +17,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from annotations.models import Annotation, KeyImage
 from studies.models import Series
 from studies.ordering import ordered
+from tests.frontend.viewer.mpr_support import drag
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -102,13 +103,7 @@ def test_a_reader_reads_the_head_ct_measures_and_finds_the_measurement_again(pag
     left, top, side = fitted_square(canvas)
     start = (box["x"] + left + side * 0.25, box["y"] + top + side * 0.5)
     end = (box["x"] + left + side * 0.75, box["y"] + top + side * 0.5)
-    page.mouse.move(*start)
-    page.mouse.down()
-    page.wait_for_timeout(150)  # Cornerstone tells a drag from a double click by time
-    for step in range(1, 11):
-        page.mouse.move(start[0] + (end[0] - start[0]) * step / 10, start[1])
-        page.wait_for_timeout(20)
-    page.mouse.up()
+    drag(page, start, end)
     text = page.locator(".viewport.active svg text").first
     expected = (end[0] - start[0]) * 512 / side * PIXEL_SPACING
     # The label follows the drag; on a busy machine it may still show a step of it just after

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.frontend.viewer.mpr_support import canvas_rgb, open_viewer, save
+from tests.frontend.viewer.mpr_support import canvas_rgb, drag, open_viewer, save
 
 
 def export_png(page) -> tuple[str, bytes]:
@@ -60,11 +60,7 @@ def draw_length_across(page):
     box = canvas.bounding_box()
     y = box["y"] + box["height"] * 0.5
     x0, x1 = box["x"] + box["width"] * 0.3, box["x"] + box["width"] * 0.7
-    page.mouse.move(x0, y)
-    page.mouse.down()
-    for step in range(1, 11):
-        page.mouse.move(x0 + (x1 - x0) * step / 10, y)
-    page.mouse.up()
+    drag(page, (x0, y), (x1, y))
     page.wait_for_function("() => document.getElementById('status').textContent === 'Measurement saved'")
     return canvas, box, y, x0, x1
 

@@ -11,6 +11,7 @@ from pydicom.uid import generate_uid
 from studies.ingest import Origin, ingest_file
 from studies.models import Study
 from tests.conftest import write_dicom
+from tests.frontend.viewer.mpr_support import drag
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -87,13 +88,7 @@ def test_a_reader_arranges_the_viewports_and_measures_in_hu(page, chest_ct, arti
     page.click("[data-tool=EllipticalROI]")
     box = page.locator(".viewport.active .viewport-host").bounding_box()
     cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    page.mouse.move(cx - 60, cy - 40)
-    page.mouse.down()
-    page.wait_for_timeout(150)  # Cornerstone tells a drag from a double click by time
-    for step in range(1, 11):
-        page.mouse.move(cx - 60 + 12 * step, cy - 40 + 8 * step)
-        page.wait_for_timeout(20)
-    page.mouse.up()
+    drag(page, (cx - 60, cy - 40), (cx + 60, cy + 40))
     page.wait_for_function("() => [...document.querySelectorAll('.viewport.active svg text')].some(t => / HU$/.test(t.textContent))")
     texts = page.locator(".viewport.active svg text tspan").all_text_contents()  # one line each
     assert any(t.startswith("Area:") and t.endswith("mm²") for t in texts), texts

@@ -13,6 +13,7 @@ from annotations.models import Annotation, KeyImage
 from tests.frontend.viewer.mpr_support import (
     bbox_aspect,
     canvas_rgb,
+    drag,
     gray,
     open_viewer,
     save,
@@ -219,13 +220,7 @@ def test_a_length_on_the_coronal_view_is_saved_on_the_nearest_slice_and_back_aft
     box = page.locator(f"{CELLS['coronal']} canvas").first.bounding_box()
     y = box["y"] + box["height"] * 0.45
     x0, x1 = box["x"] + box["width"] * 0.35, box["x"] + box["width"] * 0.65
-    page.mouse.move(x0, y)
-    page.mouse.down()
-    page.wait_for_timeout(150)  # Cornerstone tells a drag from a double click by time
-    for step in range(1, 11):
-        page.mouse.move(x0 + (x1 - x0) * step / 10, y)
-        page.wait_for_timeout(20)
-    page.mouse.up()
+    drag(page, (x0, y), (x1, y))
     page.wait_for_function("() => document.getElementById('status').textContent === 'Measurement saved'")
     page.wait_for_timeout(300)  # the drag's last modification, coalesced behind the first save
     page.wait_for_function("() => document.getElementById('status').textContent === 'Measurement saved'")
